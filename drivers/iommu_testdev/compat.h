@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The kernel interfaces this driver uses that changed between Linux 6.12
+ * (what CI builds against) and mainline.  Each shim names the release that
+ * changed it; in a kernel tree only the newest branch stays.
+ */
+#ifndef _ITD_COMPAT_H
+#define _ITD_COMPAT_H
+
+#include <linux/version.h>
+
+/* 6.13: MODULE_IMPORT_NS() takes a string. */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 13, 0)
+#define ITD_IMPORT_IOMMUFD_NS() MODULE_IMPORT_NS("IOMMUFD")
+#else
+#define ITD_IMPORT_IOMMUFD_NS() MODULE_IMPORT_NS(IOMMUFD)
+#endif
+
+/* 6.15: iommufd device attach, replace and detach take a PASID. */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 15, 0)
+#define itd_ifd_attach(idev, pt_id) \
+	iommufd_device_attach(idev, IOMMU_NO_PASID, pt_id)
+#define itd_ifd_replace(idev, pt_id) \
+	iommufd_device_replace(idev, IOMMU_NO_PASID, pt_id)
+#define itd_ifd_detach(idev) iommufd_device_detach(idev, IOMMU_NO_PASID)
+#else
+#define itd_ifd_attach(idev, pt_id) iommufd_device_attach(idev, pt_id)
+#define itd_ifd_replace(idev, pt_id) iommufd_device_replace(idev, pt_id)
+#define itd_ifd_detach(idev) iommufd_device_detach(idev)
+#endif
+
+#endif /* _ITD_COMPAT_H */

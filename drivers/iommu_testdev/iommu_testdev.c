@@ -1,0 +1,656 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * iommu_testdev: fire DMA from an emulated PCI device at IOVAs a test
+ * chooses, through the DMA API, a paging domain the driver owns, or the
+ * caller's iommufd, and report where the bytes landed.
+ *
+ * This file binds the PCI devices, owns /dev/iommu_testdevN and holds the
+ * ioctl switch.  A request enters at itd_ioctl(); the engine behind
+ * &itd_dev.ops fires it; the mode in &itd_dev.mode resolves its addresses.
+ */
+#include <linux/capability.h>
+#include <linux/dma-mapping.h>
+#include <linux/fs.h>
+#include <linux/idr.h>
+#include <linux/module.h>
+#include <linux/nospec.h>
+#include <linux/pci.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include "itd.h"
+
+#define PCI_VENDOR_ID_ITD	0x1b36	/* Red Hat, Inc. (QEMU) */
+#define PCI_DEVICE_ID_ITD	0x0005	/* iommu-testdev; pci-testdev too */
+#define PCI_VENDOR_ID_EDU	0x1234
+#define PCI_DEVICE_ID_EDU	0x11e8
+
+static DEFINE_IDA(itd_ida);
+
+static void itd_dev_release(struct kref *ref)
+{
+	struct itd_dev *idev = container_of(ref, struct itd_dev, ref);
+
+	if (idev->scratch)
+		__free_page(idev->scratch);
+	ida_free(&itd_ida, idev->id);
+	pci_dev_put(idev->pdev);
+	kfree(idev);
+}
+
+static void itd_dev_put(struct itd_dev *idev)
+{
+	kref_put(&idev->ref, itd_dev_release);
+}
+
+/**
+ * itd_domain_type() - the uAPI name of a domain's type
+ * @domain: a domain, or NULL for a device without an IOMMU
+ *
+ * Return: an &enum iommu_testdev_domain_type.
+ */
+u32 itd_domain_type(struct iommu_domain *domain)
+{
+	if (!domain)
+		return IOMMU_TESTDEV_DOMAIN_NONE;
+	switch (domain->type) {
+	case IOMMU_DOMAIN_BLOCKED:
+		return IOMMU_TESTDEV_DOMAIN_BLOCKED;
+	case IOMMU_DOMAIN_IDENTITY:
+		return IOMMU_TESTDEV_DOMAIN_IDENTITY;
+	case IOMMU_DOMAIN_DMA:
+		return IOMMU_TESTDEV_DOMAIN_DMA;
+	case IOMMU_DOMAIN_DMA_FQ:
+		return IOMMU_TESTDEV_DOMAIN_DMA_FQ;
+	case IOMMU_DOMAIN_UNMANAGED:
+		return IOMMU_TESTDEV_DOMAIN_UNMANAGED;
+	case IOMMU_DOMAIN_NESTED:
+		return IOMMU_TESTDEV_DOMAIN_NESTED;
+	default:
+		return IOMMU_TESTDEV_DOMAIN_OTHER;
+	}
+}
+
+/**
+ * itd_require_mode() - may this file act on the device in this mode?
+ * @f: the calling file
+ * @mode: the &enum iommu_testdev_mode the operation needs
+ *
+ * Context: &itd_dev.lock held.
+ * Return: 0, -ENODEV after unplug, -EBUSY when another file owns the device,
+ * -EINVAL when the device is in another mode.
+ */
+int itd_require_mode(struct itd_file *f, u32 mode)
+{
+	struct itd_dev *idev = f->idev;
+
+	lockdep_assert_held(&idev->lock);
+	if (idev->dead)
+		return -ENODEV;
+	if (idev->owner && idev->owner != f)
+		return -EBUSY;
+	if (idev->mode != mode)
+		return -EINVAL;
+	return 0;
+}
+
+/**
+ * itd_resv_load() - note the device's reserved IOVA regions
+ * @idev: the device, about to enter a translating mode
+ *
+ * Context: &itd_dev.lock held.
+ * Return: 0.
+ */
+int itd_resv_load(struct itd_dev *idev)
+{
+	iommu_get_resv_regions(itd_to_dev(idev), &idev->resv);
+	return 0;
+}
+
+void itd_resv_drop(struct itd_dev *idev)
+{
+	iommu_put_resv_regions(itd_to_dev(idev), &idev->resv);
+	INIT_LIST_HEAD(&idev->resv);
+}
+
+/**
+ * itd_resv_check() - keep DMA and mappings out of reserved regions
+ * @idev: the device
+ * @iova: first IOVA
+ * @len: bytes, not 0, not wrapping
+ *
+ * MSI doorbells and interrupt ranges live there: a DMA write into them is an
+ * interrupt, not a memory access.
+ *
+ * Return: 0, or -EADDRINUSE if the range meets a reserved region.
+ */
+int itd_resv_check(struct itd_dev *idev, u64 iova, u64 len)
+{
+	struct iommu_resv_region *r;
+	u64 last = iova + len - 1;
+
+	list_for_each_entry(r, &idev->resv, list) {
+		u64 rlast = r->start + r->length - 1;
+
+		if (r->length && iova <= rlast && r->start <= last)
+			return -EADDRINUSE;
+	}
+	return 0;
+}
+
+static int itd_count_dev(struct device *dev, void *data)
+{
+	(*(int *)data)++;
+	return 0;
+}
+
+/**
+ * itd_group_devices() - how many devices share the device's IOMMU group
+ * @dev: the device
+ *
+ * Return: the count, or 0 when the device has no IOMMU group.
+ */
+int itd_group_devices(struct device *dev)
+{
+	struct iommu_group *group = iommu_group_get(dev);
+	int n = 0;
+
+	if (!group)
+		return 0;
+	iommu_group_for_each_dev(group, &n, itd_count_dev);
+	iommu_group_put(group);
+	return n;
+}
+
+static int itd_get_info(struct itd_file *f, struct iommu_testdev_info *cmd)
+{
+	struct itd_dev *idev = f->idev;
+	struct device *dev = itd_to_dev(idev);
+	struct iommu_group *group;
+
+	if (cmd->flags)
+		return -EOPNOTSUPP;
+	if (cmd->__reserved)
+		return -EINVAL;
+
+	mutex_lock(&idev->lock);
+	if (idev->dead) {
+		mutex_unlock(&idev->lock);
+		return -ENODEV;
+	}
+	cmd->engine = idev->ops->engine;
+	cmd->caps = idev->ops->caps;
+	cmd->max_length = idev->ops->max_len;
+	cmd->dma_mask_bits = idev->dma_bits;
+	cmd->mode = idev->mode;
+	cmd->domain_type = itd_domain_type(iommu_get_domain_for_dev(dev));
+	cmd->default_domain_type = idev->default_type;
+	cmd->pci_segment = pci_domain_nr(idev->pdev->bus);
+	cmd->pci_rid = pci_dev_id(idev->pdev);
+	cmd->page_size = PAGE_SIZE;
+	cmd->pgsize_bitmap = idev->default_pgsize;
+	cmd->aperture_start = idev->default_start;
+	cmd->aperture_end = idev->default_end;
+	group = iommu_group_get(dev);
+	cmd->group_id = group ? iommu_group_id(group) : -1;
+	iommu_group_put(group);
+	if (group && itd_group_devices(dev) == 1) {
+		cmd->caps |= IOMMU_TESTDEV_CAP_OWNED;
+		if (IS_ENABLED(CONFIG_IOMMUFD))
+			cmd->caps |= IOMMU_TESTDEV_CAP_IOMMUFD;
+	}
+	mutex_unlock(&idev->lock);
+	return 0;
+}
+
+/**
+ * itd_dma_fire() - run one DMA on the engine and read the device's verdict
+ * @idev: the device
+ * @req: the DMA; a zero @req->expect_phys is replaced by the scratch page
+ * @result: the raw device result
+ *
+ * Context: &itd_dev.lock held.
+ * Return: an &enum iommu_testdev_dma_status, or a negative errno.
+ */
+int itd_dma_fire(struct itd_dev *idev, struct itd_dma_req *req, u32 *result)
+{
+	bool known = req->expect_phys != 0;
+	int status;
+
+	lockdep_assert_held(&idev->lock);
+	if (!known)
+		req->expect_phys = page_to_phys(idev->scratch);
+	status = idev->ops->dma(idev, req, result);
+	/*
+	 * Without a known landing place the device compared against the
+	 * scratch page: a mismatch then only says the write went through.
+	 */
+	if (!known && status == IOMMU_TESTDEV_STATUS_MISMATCH)
+		status = IOMMU_TESTDEV_STATUS_OK;
+	if (!known)
+		req->expect_phys = 0;
+	return status;
+}
+
+static int itd_dma_translated(struct itd_dev *idev,
+			      struct iommu_testdev_dma *cmd,
+			      struct itd_buf *dst, struct itd_buf *src)
+{
+	u64 mask = DMA_BIT_MASK(idev->dma_bits);
+	bool canary = cmd->flags & IOMMU_TESTDEV_DMA_F_CANARY;
+	struct itd_dma_req req = {
+		.op = cmd->op,
+		.len = cmd->length,
+		.iova = cmd->iova,
+		.src_iova = cmd->src_iova,
+	};
+	u64 last;
+	int rc;
+
+	if (src || (cmd->flags & IOMMU_TESTDEV_DMA_F_REPLAY))
+		return -EINVAL;
+	if (cmd->op != IOMMU_TESTDEV_DMA_COPY && cmd->src_iova)
+		return -EINVAL;
+	if (check_add_overflow(cmd->iova, (u64)cmd->length - 1, &last))
+		return -EOVERFLOW;
+	if (last > mask)
+		return -EINVAL;
+	rc = itd_resv_check(idev, cmd->iova, cmd->length);
+	if (rc)
+		return rc;
+	if (cmd->op == IOMMU_TESTDEV_DMA_COPY) {
+		if (check_add_overflow(cmd->src_iova, (u64)cmd->length - 1,
+				       &last))
+			return -EOVERFLOW;
+		if (last > mask)
+			return -EINVAL;
+		rc = itd_resv_check(idev, cmd->src_iova, cmd->length);
+		if (rc)
+			return rc;
+	}
+
+	if (dst) {
+		req.expect_phys = itd_buf_phys(dst, cmd->buf_offset,
+					       cmd->length);
+		if (canary)
+			itd_buf_fill(dst, 0, dst->length, IOMMU_TESTDEV_CANARY);
+	}
+	rc = itd_dma_fire(idev, &req, &cmd->out_result);
+	if (rc < 0)
+		return rc;
+	cmd->out_status = rc;
+	cmd->out_flags = 0;
+	if (req.expect_phys && (idev->ops->caps & IOMMU_TESTDEV_CAP_DEV_VERIFY))
+		cmd->out_flags |= IOMMU_TESTDEV_DMA_DEV_VERIFIED;
+	if (dst)
+		cmd->out_flags |= itd_buf_check(dst, cmd->buf_offset,
+						cmd->length, canary);
+	return 0;
+}
+
+/**
+ * itd_dma() - IOMMU_TESTDEV_DMA: validate, then let the mode resolve it
+ * @f: the calling file
+ * @cmd: the request; its out_* fields are filled
+ *
+ * Return: 0 when the DMA ran (its verdict is in @cmd), else a negative errno.
+ */
+int itd_dma(struct itd_file *f, struct iommu_testdev_dma *cmd)
+{
+	struct itd_dev *idev = f->idev;
+	struct itd_buf *dst = NULL, *src = NULL;
+	int rc;
+
+	if (cmd->flags & ~(IOMMU_TESTDEV_DMA_F_CANARY |
+			   IOMMU_TESTDEV_DMA_F_REPLAY))
+		return -EOPNOTSUPP;
+	if (cmd->op != IOMMU_TESTDEV_DMA_WRITE &&
+	    cmd->op != IOMMU_TESTDEV_DMA_COPY)
+		return -EOPNOTSUPP;
+	if (cmd->op == IOMMU_TESTDEV_DMA_COPY &&
+	    !(idev->ops->caps & IOMMU_TESTDEV_CAP_COPY))
+		return -EOPNOTSUPP;
+	if (cmd->op == IOMMU_TESTDEV_DMA_WRITE &&
+	    !(idev->ops->caps & IOMMU_TESTDEV_CAP_WRITE))
+		return -EOPNOTSUPP;
+	if (cmd->__reserved)
+		return -EINVAL;
+	if (!cmd->length || cmd->length > idev->ops->max_len)
+		return -EINVAL;
+	if (cmd->op != IOMMU_TESTDEV_DMA_COPY &&
+	    (cmd->src_buf_id != IOMMU_TESTDEV_BUF_NONE || cmd->src_offset))
+		return -EINVAL;
+
+	if (cmd->buf_id != IOMMU_TESTDEV_BUF_NONE) {
+		dst = itd_buf_get(f, cmd->buf_id);
+		if (!dst)
+			return -ENOENT;
+		rc = itd_buf_range(dst, cmd->buf_offset, cmd->length);
+		if (rc)
+			goto out;
+	} else if (cmd->buf_offset) {
+		return -EINVAL;
+	}
+	if (cmd->src_buf_id != IOMMU_TESTDEV_BUF_NONE) {
+		src = itd_buf_get(f, cmd->src_buf_id);
+		rc = -ENOENT;
+		if (!src)
+			goto out;
+		rc = itd_buf_range(src, cmd->src_offset, cmd->length);
+		if (rc)
+			goto out;
+	} else if (cmd->src_offset) {
+		rc = -EINVAL;
+		goto out;
+	}
+
+	mutex_lock(&idev->lock);
+	rc = -ENODEV;
+	if (idev->dead)
+		goto unlock;
+	rc = -EBUSY;
+	if (idev->owner && idev->owner != f)
+		goto unlock;
+	if (idev->mode == IOMMU_TESTDEV_MODE_DMA_API)
+		rc = itd_dma_api_dma(f, cmd, dst, src);
+	else
+		rc = itd_dma_translated(idev, cmd, dst, src);
+unlock:
+	mutex_unlock(&idev->lock);
+out:
+	if (src)
+		itd_buf_put(src);
+	if (dst)
+		itd_buf_put(dst);
+	return rc;
+}
+
+/* The device leaves whatever mode a file put it in. */
+static void itd_teardown_mode(struct itd_dev *idev)
+{
+	lockdep_assert_held(&idev->lock);
+	switch (idev->mode) {
+	case IOMMU_TESTDEV_MODE_OWNED:
+		itd_owned_teardown(idev);
+		break;
+	case IOMMU_TESTDEV_MODE_IOMMUFD:
+		itd_iommufd_teardown(idev);
+		break;
+	}
+	idev->mode = IOMMU_TESTDEV_MODE_DMA_API;
+	idev->owner = NULL;
+}
+
+/*
+ * The ioctl table.  @size is the kernel's struct, @min_size the first
+ * release of it: a caller's struct may be anywhere from @min_size up.
+ */
+union itd_ucmd {
+	struct iommu_testdev_info info;
+	struct iommu_testdev_buf_alloc buf_alloc;
+	struct iommu_testdev_buf_free buf_free;
+	struct iommu_testdev_dma dma;
+	struct iommu_testdev_owned_attach owned_attach;
+	struct iommu_testdev_cmd cmd;
+	struct iommu_testdev_map map;
+	struct iommu_testdev_unmap unmap;
+	struct iommu_testdev_iommufd_bind bind;
+	struct iommu_testdev_iommufd_attach attach;
+};
+
+struct itd_ioctl_op {
+	unsigned int size;
+	unsigned int min_size;
+	int (*fn)(struct itd_file *f, void *cmd);
+};
+
+#define ITD_OP(_ioctl, _fn, _struct, _last)				\
+	[_IOC_NR(_ioctl)] = {						\
+		.size = sizeof(_struct),				\
+		.min_size = offsetofend(_struct, _last),		\
+		.fn = (int (*)(struct itd_file *, void *))(_fn),	\
+	}
+
+static const struct itd_ioctl_op itd_ops[] = {
+	ITD_OP(IOMMU_TESTDEV_GET_INFO, itd_get_info,
+	       struct iommu_testdev_info, aperture_end),
+	ITD_OP(IOMMU_TESTDEV_BUF_ALLOC, itd_buf_alloc,
+	       struct iommu_testdev_buf_alloc, out_mmap_offset),
+	ITD_OP(IOMMU_TESTDEV_BUF_FREE, itd_buf_free,
+	       struct iommu_testdev_buf_free, __reserved),
+	ITD_OP(IOMMU_TESTDEV_DMA, itd_dma,
+	       struct iommu_testdev_dma, __reserved),
+	ITD_OP(IOMMU_TESTDEV_OWNED_ATTACH, itd_owned_attach,
+	       struct iommu_testdev_owned_attach, out_aperture_end),
+	ITD_OP(IOMMU_TESTDEV_OWNED_DETACH, itd_owned_detach,
+	       struct iommu_testdev_cmd, flags),
+	ITD_OP(IOMMU_TESTDEV_MAP, itd_owned_map,
+	       struct iommu_testdev_map, iova),
+	ITD_OP(IOMMU_TESTDEV_UNMAP, itd_owned_unmap,
+	       struct iommu_testdev_unmap, length),
+	ITD_OP(IOMMU_TESTDEV_IOMMUFD_BIND, itd_iommufd_bind,
+	       struct iommu_testdev_iommufd_bind, out_dev_id),
+	ITD_OP(IOMMU_TESTDEV_IOMMUFD_ATTACH, itd_iommufd_attach,
+	       struct iommu_testdev_iommufd_attach, __reserved),
+	ITD_OP(IOMMU_TESTDEV_IOMMUFD_DETACH, itd_iommufd_detach,
+	       struct iommu_testdev_cmd, flags),
+	ITD_OP(IOMMU_TESTDEV_IOMMUFD_UNBIND, itd_iommufd_unbind,
+	       struct iommu_testdev_cmd, flags),
+};
+
+static long itd_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+{
+	struct itd_file *f = file->private_data;
+	void __user *uarg = (void __user *)arg;
+	const struct itd_ioctl_op *op;
+	union itd_ucmd ucmd;
+	unsigned int nr;
+	u32 usize;
+	int rc;
+
+	if (_IOC_TYPE(cmd) != IOMMU_TESTDEV_TYPE || _IOC_DIR(cmd) != _IOC_NONE ||
+	    _IOC_SIZE(cmd))
+		return -ENOTTY;
+	nr = _IOC_NR(cmd);
+	if (nr >= ARRAY_SIZE(itd_ops) || !itd_ops[nr].fn)
+		return -ENOTTY;
+	op = &itd_ops[array_index_nospec(nr, ARRAY_SIZE(itd_ops))];
+
+	if (get_user(usize, (u32 __user *)uarg))
+		return -EFAULT;
+	if (usize < op->min_size)
+		return -EINVAL;
+	if (usize > PAGE_SIZE)
+		return -E2BIG;
+	rc = copy_struct_from_user(&ucmd, op->size, uarg, usize);
+	if (rc)
+		return rc;
+
+	rc = op->fn(f, &ucmd);
+	if (rc)
+		return rc;
+	if (copy_to_user(uarg, &ucmd, min_t(u32, usize, op->size)))
+		return -EFAULT;
+	return 0;
+}
+
+static int itd_open(struct inode *inode, struct file *file)
+{
+	struct itd_dev *idev = container_of(file->private_data,
+					    struct itd_dev, misc);
+	struct itd_file *f;
+
+	/* DMA at chosen addresses: raw I/O, whatever the node's mode says. */
+	if (!capable(CAP_SYS_RAWIO))
+		return -EPERM;
+	f = kzalloc(sizeof(*f), GFP_KERNEL);
+	if (!f)
+		return -ENOMEM;
+	xa_init_flags(&f->bufs, XA_FLAGS_ALLOC);
+	atomic64_set(&f->buf_bytes, 0);
+	kref_get(&idev->ref);
+	f->idev = idev;
+	file->private_data = f;
+	return 0;
+}
+
+static int itd_release(struct inode *inode, struct file *file)
+{
+	struct itd_file *f = file->private_data;
+	struct itd_dev *idev = f->idev;
+
+	mutex_lock(&idev->lock);
+	if (idev->owner == f)
+		itd_teardown_mode(idev);
+	mutex_unlock(&idev->lock);
+	itd_buf_free_all(f);
+	xa_destroy(&f->bufs);
+	kfree(f);
+	itd_dev_put(idev);
+	return 0;
+}
+
+static int itd_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	return itd_buf_mmap(file->private_data, vma);
+}
+
+static const struct file_operations itd_fops = {
+	.owner = THIS_MODULE,
+	.open = itd_open,
+	.release = itd_release,
+	.unlocked_ioctl = itd_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+	.mmap = itd_mmap,
+	.llseek = noop_llseek,
+};
+
+static const struct itd_engine_ops *itd_engine_of(struct pci_dev *pdev)
+{
+	if (pdev->vendor == PCI_VENDOR_ID_EDU)
+		return &itd_engine_edu;
+	return &itd_engine_testdev;
+}
+
+static void itd_note_default_domain(struct itd_dev *idev)
+{
+	struct iommu_domain *domain;
+
+	domain = iommu_get_domain_for_dev(itd_to_dev(idev));
+	idev->default_type = itd_domain_type(domain);
+	if (domain && (domain->type & __IOMMU_DOMAIN_PAGING)) {
+		idev->default_pgsize = domain->pgsize_bitmap;
+		idev->default_start = domain->geometry.aperture_start;
+		idev->default_end = domain->geometry.aperture_end;
+	}
+}
+
+static int itd_probe(struct pci_dev *pdev, const struct pci_device_id *id)
+{
+	struct itd_dev *idev;
+	int rc;
+
+	if (!itd_engine_of(pdev)->match(pdev))
+		return -ENODEV;
+
+	idev = kzalloc(sizeof(*idev), GFP_KERNEL);
+	if (!idev)
+		return -ENOMEM;
+	kref_init(&idev->ref);
+	mutex_init(&idev->lock);
+	INIT_LIST_HEAD(&idev->resv);
+	idev->maps = RB_ROOT_CACHED;
+	idev->pdev = pci_dev_get(pdev);
+	idev->ops = itd_engine_of(pdev);
+	idev->dma_bits = 64;
+	rc = ida_alloc(&itd_ida, GFP_KERNEL);
+	if (rc < 0) {
+		pci_dev_put(pdev);
+		kfree(idev);
+		return rc;
+	}
+	idev->id = rc;
+	idev->scratch = alloc_page(GFP_KERNEL | __GFP_ZERO);
+	if (!idev->scratch) {
+		rc = -ENOMEM;
+		goto err_put;
+	}
+
+	rc = pcim_enable_device(pdev);
+	if (rc)
+		goto err_put;
+	idev->regs = pcim_iomap_region(pdev, 0, KBUILD_MODNAME);
+	if (IS_ERR(idev->regs)) {
+		rc = PTR_ERR(idev->regs);
+		goto err_put;
+	}
+	pci_set_master(pdev);
+	dma_set_max_seg_size(&pdev->dev, UINT_MAX);
+
+	rc = dma_set_mask_and_coherent(&pdev->dev, DMA_BIT_MASK(64));
+	if (rc)
+		goto err_put;
+	snprintf(idev->name, sizeof(idev->name), "iommu_testdev%d", idev->id);
+	rc = idev->ops->probe(idev);
+	if (rc)
+		goto err_put;
+	itd_note_default_domain(idev);
+
+	idev->misc.minor = MISC_DYNAMIC_MINOR;
+	idev->misc.name = idev->name;
+	idev->misc.fops = &itd_fops;
+	idev->misc.parent = &pdev->dev;
+	idev->misc.mode = 0600;
+	rc = misc_register(&idev->misc);
+	if (rc)
+		goto err_engine;
+
+	pci_set_drvdata(pdev, idev);
+	pci_info(pdev, "%s engine, /dev/%s, %u-bit DMA\n", idev->ops->name,
+		 idev->name, idev->dma_bits);
+	return 0;
+
+err_engine:
+	idev->ops->remove(idev);
+err_put:
+	itd_dev_put(idev);
+	return rc;
+}
+
+static void itd_remove(struct pci_dev *pdev)
+{
+	struct itd_dev *idev = pci_get_drvdata(pdev);
+
+	misc_deregister(&idev->misc);
+	mutex_lock(&idev->lock);
+	itd_teardown_mode(idev);
+	idev->dead = true;
+	idev->ops->remove(idev);
+	mutex_unlock(&idev->lock);
+	pci_clear_master(pdev);
+	itd_dev_put(idev);
+}
+
+/*
+ * iommu-testdev and pci-testdev share vendor, device, revision and class:
+ * the engine's probe tells them apart by their BARs.
+ */
+static const struct pci_device_id itd_pci_ids[] = {
+	{ PCI_DEVICE(PCI_VENDOR_ID_ITD, PCI_DEVICE_ID_ITD) },
+	{ PCI_DEVICE(PCI_VENDOR_ID_EDU, PCI_DEVICE_ID_EDU) },
+	{ }
+};
+MODULE_DEVICE_TABLE(pci, itd_pci_ids);
+
+static struct pci_driver itd_pci_driver = {
+	.name = KBUILD_MODNAME,
+	.id_table = itd_pci_ids,
+	.probe = itd_probe,
+	.remove = itd_remove,
+	/* The driver moves the device between domains itself. */
+	.driver_managed_dma = true,
+};
+module_pci_driver(itd_pci_driver);
+
+MODULE_DESCRIPTION("DMA test driver for QEMU iommu-testdev and edu");
+MODULE_LICENSE("GPL");

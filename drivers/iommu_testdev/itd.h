@@ -1,0 +1,267 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * iommu_testdev internals: the device, the engines that fire DMA, the
+ * buffers that serve as oracles and the domain modes that translate.
+ *
+ * Where things live:
+ *   iommu_testdev.c  PCI binding, the char device, the ioctl switch
+ *   buffer.c         driver pages and pinned user pages (the oracles)
+ *   engine_itd.c     QEMU iommu-testdev
+ *   engine_edu.c     QEMU edu
+ *   mode_dma_api.c   DMA through the default domain with the DMA API
+ *   mode_owned.c     a paging domain the driver owns; MAP/UNMAP
+ *   mode_iommufd.c   the caller's iommufd IOAS/HWPT
+ */
+#ifndef _ITD_H
+#define _ITD_H
+
+#include <linux/interval_tree.h>
+#include <linux/iommu.h>
+#include <linux/kref.h>
+#include <linux/miscdevice.h>
+#include <linux/mutex.h>
+#include <linux/pci.h>
+#include <linux/xarray.h>
+#include <uapi/linux/iommu_testdev.h>
+
+struct itd_dev;
+struct itd_file;
+struct iommufd_device;
+
+/* Most mappings one owned domain holds. */
+#define ITD_MAX_MAPS		65536
+/* Most bytes of buffers one file may hold. */
+#define ITD_MAX_BUF_BYTES	(SZ_1G + SZ_512M)
+
+/**
+ * struct itd_dma_req - one DMA as an engine sees it
+ * @op: IOMMU_TESTDEV_DMA_WRITE or IOMMU_TESTDEV_DMA_COPY
+ * @len: bytes
+ * @iova: where the device writes
+ * @src_iova: COPY: where the device reads
+ * @expect_phys: the physical address the bytes must land at, or 0 when the
+ *               landing place is unknown or not physically contiguous
+ */
+struct itd_dma_req {
+	u32 op;
+	u32 len;
+	dma_addr_t iova;
+	dma_addr_t src_iova;
+	phys_addr_t expect_phys;
+};
+
+/**
+ * struct itd_engine_ops - a DMA engine: one per supported device model
+ * @name: short name, printed and used in logs
+ * @engine: &enum iommu_testdev_engine
+ * @caps: IOMMU_TESTDEV_CAP_* the engine provides
+ * @max_len: largest DMA in bytes
+ * @match: is @pdev really this model?  Called before anything touches it.
+ * @probe: set the device up; BAR0 is mapped and bus mastering enabled
+ * @remove: quiesce the device; no DMA may be in flight afterwards
+ * @dma: run @req to completion; fill @result (raw) and return an
+ *       &enum iommu_testdev_dma_status, or a negative errno
+ */
+struct itd_engine_ops {
+	const char *name;
+	u32 engine;
+	u32 caps;
+	u32 max_len;
+	bool (*match)(struct pci_dev *pdev);
+	int (*probe)(struct itd_dev *idev);
+	void (*remove)(struct itd_dev *idev);
+	int (*dma)(struct itd_dev *idev, const struct itd_dma_req *req,
+		   u32 *result);
+};
+
+extern const struct itd_engine_ops itd_engine_testdev;
+extern const struct itd_engine_ops itd_engine_edu;
+
+/**
+ * struct itd_buf - memory a test owns; the independent oracle of a DMA
+ * @ref: held by the file's table, every mapping and every mmap
+ * @length: bytes
+ * @npages: pages in @pages
+ * @pinned: user pages pinned with pin_user_pages (else driver pages)
+ * @contig: physically contiguous
+ * @order: driver pages: the allocation order
+ * @map_count: owned-domain mappings using it (under &itd_dev.lock)
+ * @pages: the pages, in order
+ * @file: the file whose table holds it, for byte accounting
+ */
+struct itd_buf {
+	struct kref ref;
+	size_t length;
+	unsigned long npages;
+	bool pinned;
+	bool contig;
+	unsigned int order;
+	unsigned int map_count;
+	struct page **pages;
+	struct itd_file *file;
+};
+
+/**
+ * struct itd_map - one mapping of an owned domain
+ * @node: interval of IOVAs, inclusive
+ * @buf: the mapped buffer (a reference is held)
+ * @offset: offset of @node.start in @buf
+ */
+struct itd_map {
+	struct interval_tree_node node;
+	struct itd_buf *buf;
+	u64 offset;
+};
+
+/**
+ * struct itd_dev - one bound PCI device
+ * @pdev: the PCI device
+ * @ref: held by the driver binding and by every open file
+ * @ops: its engine
+ * @regs: BAR0
+ * @engine_priv: the engine's own state
+ * @misc: /dev/iommu_testdevN
+ * @name: "iommu_testdevN"
+ * @id: N
+ * @lock: serialises every DMA, mode change and mapping change
+ * @dead: the device was removed; only close() still works
+ * @dma_bits: width of the addresses the device emits
+ * @scratch: a driver page: the device's oracle when the caller has none
+ * @mode: &enum iommu_testdev_mode
+ * @owner: the file that moved the device out of the DMA_API mode
+ * @default_type: uAPI type of the default domain, noted at probe
+ * @default_pgsize: page sizes of the default domain
+ * @default_start: default domain aperture start
+ * @default_end: default domain aperture end
+ * @resv: the device's reserved regions while a translating mode is active
+ * @domain: OWNED: the paging domain
+ * @maps: OWNED: mappings by IOVA
+ * @nr_maps: OWNED: entries in @maps
+ * @ifd: IOMMUFD: the bound iommufd device
+ * @ifd_attached: IOMMUFD: attached to a page table
+ */
+struct itd_dev {
+	struct pci_dev *pdev;
+	struct kref ref;
+	const struct itd_engine_ops *ops;
+	void __iomem *regs;
+	void *engine_priv;
+	struct miscdevice misc;
+	char name[32];
+	int id;
+
+	struct mutex lock;
+	bool dead;
+	unsigned int dma_bits;
+	struct page *scratch;
+
+	u32 mode;
+	struct itd_file *owner;
+	u32 default_type;
+	u64 default_pgsize;
+	u64 default_start;
+	u64 default_end;
+	struct list_head resv;
+
+	struct iommu_domain *domain;
+	struct rb_root_cached maps;
+	unsigned int nr_maps;
+
+	struct iommufd_device *ifd;
+	bool ifd_attached;
+};
+
+/**
+ * struct itd_file - one open file of /dev/iommu_testdevN
+ * @idev: the device (a reference is held)
+ * @bufs: buffers by id
+ * @buf_bytes: bytes held in @bufs, bounded by ITD_MAX_BUF_BYTES
+ */
+struct itd_file {
+	struct itd_dev *idev;
+	struct xarray bufs;
+	atomic64_t buf_bytes;
+};
+
+static inline struct device *itd_to_dev(struct itd_dev *idev)
+{
+	return &idev->pdev->dev;
+}
+
+/* iommu_testdev.c */
+u32 itd_domain_type(struct iommu_domain *domain);
+int itd_require_mode(struct itd_file *f, u32 mode);
+int itd_group_devices(struct device *dev);
+int itd_resv_check(struct itd_dev *idev, u64 iova, u64 len);
+int itd_resv_load(struct itd_dev *idev);
+void itd_resv_drop(struct itd_dev *idev);
+
+/* buffer.c */
+int itd_buf_alloc(struct itd_file *f, struct iommu_testdev_buf_alloc *cmd);
+int itd_buf_free(struct itd_file *f, struct iommu_testdev_buf_free *cmd);
+struct itd_buf *itd_buf_get(struct itd_file *f, u32 id);
+void itd_buf_put(struct itd_buf *buf);
+void itd_buf_free_all(struct itd_file *f);
+int itd_buf_mmap(struct itd_file *f, struct vm_area_struct *vma);
+int itd_buf_range(struct itd_buf *buf, u64 offset, u64 len);
+phys_addr_t itd_buf_phys(struct itd_buf *buf, u64 offset, u64 len);
+void itd_buf_fill(struct itd_buf *buf, u64 offset, u64 len, u8 byte);
+u32 itd_buf_check(struct itd_buf *buf, u64 offset, u64 len, bool canary);
+
+/* The DMA ioctl: the common front, then the mode that resolves addresses. */
+int itd_dma(struct itd_file *f, struct iommu_testdev_dma *cmd);
+int itd_dma_fire(struct itd_dev *idev, struct itd_dma_req *req,
+		 u32 *result);
+
+/* mode_dma_api.c */
+int itd_dma_api_dma(struct itd_file *f, struct iommu_testdev_dma *cmd,
+		    struct itd_buf *dst, struct itd_buf *src);
+
+/* mode_owned.c */
+int itd_owned_attach(struct itd_file *f,
+		     struct iommu_testdev_owned_attach *cmd);
+int itd_owned_detach(struct itd_file *f, struct iommu_testdev_cmd *cmd);
+int itd_owned_map(struct itd_file *f, struct iommu_testdev_map *cmd);
+int itd_owned_unmap(struct itd_file *f, struct iommu_testdev_unmap *cmd);
+void itd_owned_teardown(struct itd_dev *idev);
+
+/* mode_iommufd.c */
+#if IS_ENABLED(CONFIG_IOMMUFD)
+int itd_iommufd_bind(struct itd_file *f,
+		     struct iommu_testdev_iommufd_bind *cmd);
+int itd_iommufd_attach(struct itd_file *f,
+		       struct iommu_testdev_iommufd_attach *cmd);
+int itd_iommufd_detach(struct itd_file *f, struct iommu_testdev_cmd *cmd);
+int itd_iommufd_unbind(struct itd_file *f, struct iommu_testdev_cmd *cmd);
+void itd_iommufd_teardown(struct itd_dev *idev);
+#else
+static inline int itd_iommufd_bind(struct itd_file *f,
+				   struct iommu_testdev_iommufd_bind *cmd)
+{
+	return -EOPNOTSUPP;
+}
+
+static inline int itd_iommufd_attach(struct itd_file *f,
+				     struct iommu_testdev_iommufd_attach *cmd)
+{
+	return -EOPNOTSUPP;
+}
+
+static inline int itd_iommufd_detach(struct itd_file *f,
+				     struct iommu_testdev_cmd *cmd)
+{
+	return -EOPNOTSUPP;
+}
+
+static inline int itd_iommufd_unbind(struct itd_file *f,
+				     struct iommu_testdev_cmd *cmd)
+{
+	return -EOPNOTSUPP;
+}
+
+static inline void itd_iommufd_teardown(struct itd_dev *idev)
+{
+}
+#endif
+
+#endif /* _ITD_H */

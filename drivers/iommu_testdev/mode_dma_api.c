@@ -1,0 +1,151 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * DMA_API mode: the device stays in its default domain and every DMA goes
+ * through dma_map_sgtable() on the caller's own buffer.  The kernel picks
+ * the IOVA; the device never reaches anything but that buffer.
+ */
+#include <linux/dma-mapping.h>
+#include <linux/scatterlist.h>
+
+#include "itd.h"
+
+struct itd_dma_map {
+	struct sg_table sgt;
+	dma_addr_t iova;
+	bool mapped;
+};
+
+/* Map a byte range of a buffer as one DMA segment. */
+static int itd_dma_map_range(struct device *dev, struct itd_buf *buf,
+			     u64 offset, u32 len, struct itd_dma_map *m)
+{
+	unsigned long first = offset >> PAGE_SHIFT;
+	unsigned long last = (offset + len - 1) >> PAGE_SHIFT;
+	int rc;
+
+	rc = sg_alloc_table_from_pages(&m->sgt, buf->pages + first,
+				       last - first + 1, offset_in_page(offset),
+				       len, GFP_KERNEL);
+	if (rc)
+		return rc;
+	rc = dma_map_sgtable(dev, &m->sgt, DMA_BIDIRECTIONAL, 0);
+	if (rc)
+		goto err_free;
+	/* Without an IOMMU, scattered pages stay scattered: one DMA can't. */
+	if (m->sgt.nents != 1) {
+		dma_unmap_sgtable(dev, &m->sgt, DMA_BIDIRECTIONAL, 0);
+		rc = -EINVAL;
+		goto err_free;
+	}
+	m->iova = sg_dma_address(m->sgt.sgl);
+	m->mapped = true;
+	return 0;
+
+err_free:
+	sg_free_table(&m->sgt);
+	return rc;
+}
+
+static void itd_dma_unmap_range(struct device *dev, struct itd_dma_map *m)
+{
+	if (!m->mapped)
+		return;
+	dma_unmap_sgtable(dev, &m->sgt, DMA_BIDIRECTIONAL, 0);
+	sg_free_table(&m->sgt);
+	m->mapped = false;
+}
+
+/*
+ * Replaying at an unmapped IOVA is safe only while nothing else can be
+ * given that IOVA: the default domain must serve this device alone (or be
+ * dma-direct, where the IOVA is our own page).  The pages stay ours until
+ * after the replay.
+ */
+static bool itd_replay_safe(struct device *dev)
+{
+	return itd_group_devices(dev) <= 1;
+}
+
+/**
+ * itd_dma_api_dma() - one DMA in the DMA_API mode
+ * @f: the calling file
+ * @cmd: the request; @cmd->iova and @cmd->src_iova are outputs
+ * @dst: the buffer written (required)
+ * @src: COPY: the buffer read
+ *
+ * Context: &itd_dev.lock held.
+ * Return: 0 when the DMA ran, else a negative errno.
+ */
+int itd_dma_api_dma(struct itd_file *f, struct iommu_testdev_dma *cmd,
+		    struct itd_buf *dst, struct itd_buf *src)
+{
+	struct itd_dev *idev = f->idev;
+	struct device *dev = itd_to_dev(idev);
+	bool canary = cmd->flags & IOMMU_TESTDEV_DMA_F_CANARY;
+	bool replay = cmd->flags & IOMMU_TESTDEV_DMA_F_REPLAY;
+	struct itd_dma_map dm = {}, sm = {};
+	struct itd_dma_req req = {
+		.op = cmd->op,
+		.len = cmd->length,
+	};
+	u32 result;
+	int rc;
+
+	if (cmd->iova || cmd->src_iova || !dst)
+		return -EINVAL;
+	if ((cmd->op == IOMMU_TESTDEV_DMA_COPY) != !!src)
+		return -EINVAL;
+	if (replay && (cmd->op != IOMMU_TESTDEV_DMA_WRITE ||
+		       !itd_replay_safe(dev)))
+		return -EOPNOTSUPP;
+
+	/* CPU writes first: dma_map hands the memory to the device. */
+	if (canary)
+		itd_buf_fill(dst, 0, dst->length, IOMMU_TESTDEV_CANARY);
+	rc = itd_dma_map_range(dev, dst, cmd->buf_offset, cmd->length, &dm);
+	if (rc)
+		return rc;
+	if (src) {
+		rc = itd_dma_map_range(dev, src, cmd->src_offset, cmd->length,
+				       &sm);
+		if (rc)
+			goto out;
+		req.src_iova = sm.iova;
+	}
+	req.iova = dm.iova;
+	req.expect_phys = itd_buf_phys(dst, cmd->buf_offset, cmd->length);
+
+	rc = itd_dma_fire(idev, &req, &cmd->out_result);
+	itd_dma_unmap_range(dev, &sm);
+	itd_dma_unmap_range(dev, &dm);
+	if (rc < 0)
+		goto out;
+	cmd->out_status = rc;
+	cmd->iova = req.iova;
+	cmd->src_iova = req.src_iova;
+	cmd->out_flags = itd_buf_check(dst, cmd->buf_offset, cmd->length,
+				       canary);
+	if (req.expect_phys &&
+	    (idev->ops->caps & IOMMU_TESTDEV_CAP_DEV_VERIFY))
+		cmd->out_flags |= IOMMU_TESTDEV_DMA_DEV_VERIFIED;
+	rc = 0;
+
+	if (replay) {
+		/* The same DMA at the IOVA dma_unmap just gave back. */
+		itd_buf_fill(dst, cmd->buf_offset, cmd->length,
+			     IOMMU_TESTDEV_CANARY);
+		rc = itd_dma_fire(idev, &req, &result);
+		if (rc < 0)
+			goto out;
+		if (rc == IOMMU_TESTDEV_STATUS_FAULT)
+			cmd->out_flags |= IOMMU_TESTDEV_DMA_REPLAY_FAULT;
+		if (itd_buf_check(dst, cmd->buf_offset, cmd->length, false) &
+		    IOMMU_TESTDEV_DMA_LANDED)
+			cmd->out_flags |= IOMMU_TESTDEV_DMA_REPLAY_LANDED;
+		rc = 0;
+	}
+out:
+	itd_dma_unmap_range(dev, &sm);
+	itd_dma_unmap_range(dev, &dm);
+	return rc;
+}

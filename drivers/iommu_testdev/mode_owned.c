@@ -1,0 +1,305 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * OWNED mode: the driver claims DMA ownership of the device, attaches an
+ * empty paging domain of its own, and maps exactly what the caller asks
+ * for.  Everything else in the domain faults: that is what the fault tests
+ * aim at.
+ */
+#include <linux/iommu.h>
+#include <linux/slab.h>
+
+#include "itd.h"
+
+/**
+ * itd_owned_attach() - IOMMU_TESTDEV_OWNED_ATTACH
+ * @f: the calling file, which becomes the owner
+ * @cmd: the request
+ *
+ * Return: 0 or a negative errno.
+ */
+int itd_owned_attach(struct itd_file *f,
+		     struct iommu_testdev_owned_attach *cmd)
+{
+	struct itd_dev *idev = f->idev;
+	struct device *dev = itd_to_dev(idev);
+	struct iommu_domain *domain;
+	int rc;
+
+	if (cmd->flags)
+		return -EOPNOTSUPP;
+	if (cmd->__reserved)
+		return -EINVAL;
+
+	mutex_lock(&idev->lock);
+	rc = itd_require_mode(f, IOMMU_TESTDEV_MODE_DMA_API);
+	if (rc)
+		goto out;
+	/* iommu_attach_device() wants the group to itself. */
+	rc = -EOPNOTSUPP;
+	if (itd_group_devices(dev) != 1)
+		goto out;
+	rc = iommu_device_claim_dma_owner(dev, f);
+	if (rc)
+		goto out;
+	domain = iommu_paging_domain_alloc(dev);
+	if (IS_ERR(domain)) {
+		rc = PTR_ERR(domain);
+		goto err_owner;
+	}
+	/* Buffers are whole CPU pages: the domain must map that finely. */
+	rc = -EOPNOTSUPP;
+	if (!domain->pgsize_bitmap ||
+	    (1UL << __ffs(domain->pgsize_bitmap)) > PAGE_SIZE)
+		goto err_domain;
+	rc = iommu_attach_device(domain, dev);
+	if (rc)
+		goto err_domain;
+	itd_resv_load(idev);
+	idev->domain = domain;
+	idev->mode = IOMMU_TESTDEV_MODE_OWNED;
+	idev->owner = f;
+
+	cmd->out_domain_type = itd_domain_type(domain);
+	cmd->out_pgsize_bitmap = domain->pgsize_bitmap;
+	cmd->out_aperture_start = domain->geometry.aperture_start;
+	cmd->out_aperture_end = domain->geometry.aperture_end;
+	mutex_unlock(&idev->lock);
+	return 0;
+
+err_domain:
+	iommu_domain_free(domain);
+err_owner:
+	iommu_device_release_dma_owner(dev);
+out:
+	mutex_unlock(&idev->lock);
+	return rc;
+}
+
+static void itd_map_drop(struct itd_dev *idev, struct itd_map *map)
+{
+	interval_tree_remove(&map->node, &idev->maps);
+	idev->nr_maps--;
+	map->buf->map_count--;
+	itd_buf_put(map->buf);
+	kfree(map);
+}
+
+/**
+ * itd_owned_teardown() - back to the default domain, mappings dropped
+ * @idev: the device, in the OWNED mode
+ *
+ * Context: &itd_dev.lock held.
+ */
+void itd_owned_teardown(struct itd_dev *idev)
+{
+	struct device *dev = itd_to_dev(idev);
+	struct interval_tree_node *node;
+
+	lockdep_assert_held(&idev->lock);
+	/* Detach first: the device is blocked before any table is freed. */
+	iommu_detach_device(idev->domain, dev);
+	iommu_domain_free(idev->domain);
+	idev->domain = NULL;
+	iommu_device_release_dma_owner(dev);
+	while ((node = interval_tree_iter_first(&idev->maps, 0, U64_MAX)))
+		itd_map_drop(idev, container_of(node, struct itd_map, node));
+	itd_resv_drop(idev);
+}
+
+/**
+ * itd_owned_detach() - IOMMU_TESTDEV_OWNED_DETACH
+ * @f: the owner
+ * @cmd: the request
+ *
+ * Return: 0 or a negative errno.
+ */
+int itd_owned_detach(struct itd_file *f, struct iommu_testdev_cmd *cmd)
+{
+	struct itd_dev *idev = f->idev;
+	int rc;
+
+	if (cmd->flags)
+		return -EOPNOTSUPP;
+	mutex_lock(&idev->lock);
+	rc = itd_require_mode(f, IOMMU_TESTDEV_MODE_OWNED);
+	if (!rc) {
+		itd_owned_teardown(idev);
+		idev->mode = IOMMU_TESTDEV_MODE_DMA_API;
+		idev->owner = NULL;
+	}
+	mutex_unlock(&idev->lock);
+	return rc;
+}
+
+/* Map physically contiguous runs of the buffer's pages in one call each. */
+static int itd_map_pages(struct itd_dev *idev, struct itd_buf *buf,
+			 u64 offset, u64 len, u64 iova, int prot)
+{
+	unsigned long first = offset >> PAGE_SHIFT;
+	unsigned long n = len >> PAGE_SHIFT;
+	unsigned long i = 0, j;
+	int rc;
+
+	while (i < n) {
+		unsigned long pfn = page_to_pfn(buf->pages[first + i]);
+
+		for (j = i + 1; j < n; j++)
+			if (page_to_pfn(buf->pages[first + j]) != pfn + (j - i))
+				break;
+		rc = iommu_map(idev->domain, iova + (i << PAGE_SHIFT),
+			       PFN_PHYS(pfn), (j - i) << PAGE_SHIFT, prot,
+			       GFP_KERNEL);
+		if (rc) {
+			if (i)
+				iommu_unmap(idev->domain, iova,
+					    i << PAGE_SHIFT);
+			return rc;
+		}
+		i = j;
+	}
+	return 0;
+}
+
+/**
+ * itd_owned_map() - IOMMU_TESTDEV_MAP
+ * @f: the owner
+ * @cmd: the request
+ *
+ * Return: 0 or a negative errno.
+ */
+int itd_owned_map(struct itd_file *f, struct iommu_testdev_map *cmd)
+{
+	struct itd_dev *idev = f->idev;
+	struct iommu_domain *domain;
+	struct itd_buf *buf;
+	struct itd_map *map;
+	u64 last, end;
+	int prot = 0;
+	int rc;
+
+	if (cmd->flags & ~(IOMMU_TESTDEV_MAP_READ | IOMMU_TESTDEV_MAP_WRITE))
+		return -EOPNOTSUPP;
+	if (!cmd->flags || cmd->__reserved || !cmd->length)
+		return -EINVAL;
+	if (!PAGE_ALIGNED(cmd->iova) || !PAGE_ALIGNED(cmd->length) ||
+	    !PAGE_ALIGNED(cmd->buf_offset))
+		return -EINVAL;
+	if (check_add_overflow(cmd->iova, cmd->length - 1, &last) ||
+	    check_add_overflow(cmd->buf_offset, cmd->length, &end))
+		return -EOVERFLOW;
+	buf = itd_buf_get(f, cmd->buf_id);
+	if (!buf)
+		return -ENOENT;
+	rc = -EINVAL;
+	if (end > buf->length)
+		goto err_put;
+	map = kzalloc(sizeof(*map), GFP_KERNEL);
+	rc = -ENOMEM;
+	if (!map)
+		goto err_put;
+
+	mutex_lock(&idev->lock);
+	rc = itd_require_mode(f, IOMMU_TESTDEV_MODE_OWNED);
+	if (rc)
+		goto err_unlock;
+	domain = idev->domain;
+	rc = -EINVAL;
+	if (cmd->iova < domain->geometry.aperture_start ||
+	    last > domain->geometry.aperture_end)
+		goto err_unlock;
+	rc = itd_resv_check(idev, cmd->iova, cmd->length);
+	if (rc)
+		goto err_unlock;
+	rc = -EEXIST;
+	if (interval_tree_iter_first(&idev->maps, cmd->iova, last))
+		goto err_unlock;
+	rc = -ENOSPC;
+	if (idev->nr_maps >= ITD_MAX_MAPS)
+		goto err_unlock;
+
+	if (cmd->flags & IOMMU_TESTDEV_MAP_READ)
+		prot |= IOMMU_READ;
+	if (cmd->flags & IOMMU_TESTDEV_MAP_WRITE)
+		prot |= IOMMU_WRITE;
+	if (device_iommu_capable(itd_to_dev(idev), IOMMU_CAP_CACHE_COHERENCY))
+		prot |= IOMMU_CACHE;
+	rc = itd_map_pages(idev, buf, cmd->buf_offset, cmd->length, cmd->iova,
+			   prot);
+	if (rc)
+		goto err_unlock;
+
+	map->node.start = cmd->iova;
+	map->node.last = last;
+	map->buf = buf;		/* keeps the reference taken above */
+	map->offset = cmd->buf_offset;
+	buf->map_count++;
+	interval_tree_insert(&map->node, &idev->maps);
+	idev->nr_maps++;
+	mutex_unlock(&idev->lock);
+	return 0;
+
+err_unlock:
+	mutex_unlock(&idev->lock);
+	kfree(map);
+err_put:
+	itd_buf_put(buf);
+	return rc;
+}
+
+/**
+ * itd_owned_unmap() - IOMMU_TESTDEV_UNMAP
+ * @f: the owner
+ * @cmd: the request; @cmd->length returns the bytes unmapped
+ *
+ * Return: 0 or a negative errno.
+ */
+int itd_owned_unmap(struct itd_file *f, struct iommu_testdev_unmap *cmd)
+{
+	struct itd_dev *idev = f->idev;
+	struct interval_tree_node *node;
+	u64 last, done = 0;
+	int rc;
+
+	if (cmd->flags)
+		return -EOPNOTSUPP;
+	if (!cmd->length)
+		return -EINVAL;
+	if (check_add_overflow(cmd->iova, cmd->length - 1, &last))
+		return -EOVERFLOW;
+
+	mutex_lock(&idev->lock);
+	rc = itd_require_mode(f, IOMMU_TESTDEV_MODE_OWNED);
+	if (rc)
+		goto out;
+	/* All or nothing: no mapping may stick out of the range. */
+	rc = -ENOENT;
+	for (node = interval_tree_iter_first(&idev->maps, cmd->iova, last);
+	     node; node = interval_tree_iter_next(node, cmd->iova, last)) {
+		if (node->start < cmd->iova || node->last > last) {
+			rc = -EINVAL;
+			goto out;
+		}
+		rc = 0;
+	}
+	if (rc)
+		goto out;
+
+	while ((node = interval_tree_iter_first(&idev->maps, cmd->iova,
+						last))) {
+		size_t size = node->last - node->start + 1;
+		size_t got = iommu_unmap(idev->domain, node->start, size);
+
+		if (got != size) {
+			dev_err(itd_to_dev(idev),
+				"unmap of %zu bytes at %#lx undid %zu\n", size,
+				node->start, got);
+			rc = -EIO;
+		}
+		done += size;
+		itd_map_drop(idev, container_of(node, struct itd_map, node));
+	}
+	cmd->length = done;
+out:
+	mutex_unlock(&idev->lock);
+	return rc;
+}
