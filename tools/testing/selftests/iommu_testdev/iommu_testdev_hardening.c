@@ -1,0 +1,716 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Hostile input: every ioctl and every field rejected the documented way,
+ * a seeded ioctl fuzzer over several threads and files, and concurrent
+ * map / DMA / unmap / close.  The device must stay healthy throughout.
+ */
+#include <pthread.h>
+#include <sys/wait.h>
+
+#include "iommu_testdev_utils.h"
+
+FIXTURE(uapi) {
+	int fd;
+	struct iommu_testdev_info info;
+	size_t pg;
+};
+
+FIXTURE_SETUP(uapi)
+{
+	self->fd = -1;
+	self->pg = itd_page_size();
+	itd_setup_open(self->fd);
+	test_cmd_get_info(&self->info);
+}
+
+FIXTURE_TEARDOWN(uapi)
+{
+	if (self->fd >= 0)
+		close(self->fd);
+}
+
+#define test_ioctl_err(_errno, _nr, _arg)                                 \
+	({                                                                \
+		EXPECT_EQ(-1, ioctl(self->fd, _nr, _arg));                \
+		EXPECT_EQ(_errno, errno)                                  \
+			TH_LOG("%s: %s", #_nr, strerror(errno));          \
+	})
+
+static const unsigned long itd_all_ioctls[] = {
+	IOMMU_TESTDEV_GET_INFO,		IOMMU_TESTDEV_BUF_ALLOC,
+	IOMMU_TESTDEV_BUF_FREE,		IOMMU_TESTDEV_DMA,
+	IOMMU_TESTDEV_OWNED_ATTACH,	IOMMU_TESTDEV_OWNED_DETACH,
+	IOMMU_TESTDEV_MAP,		IOMMU_TESTDEV_UNMAP,
+	IOMMU_TESTDEV_IOMMUFD_BIND,	IOMMU_TESTDEV_IOMMUFD_ATTACH,
+	IOMMU_TESTDEV_IOMMUFD_DETACH,	IOMMU_TESTDEV_IOMMUFD_UNBIND,
+};
+#define ITD_NR_IOCTLS (sizeof(itd_all_ioctls) / sizeof(itd_all_ioctls[0]))
+
+TEST_F(uapi, unknown_ioctls)
+{
+	__u32 arg[64] = { sizeof(arg) };
+
+	test_ioctl_err(ENOTTY, _IO(IOMMU_TESTDEV_TYPE, 0x0c), arg);
+	test_ioctl_err(ENOTTY, _IO(IOMMU_TESTDEV_TYPE, 0xff), arg);
+	test_ioctl_err(ENOTTY, _IO(IOMMU_TESTDEV_TYPE + 1, 0), arg);
+	test_ioctl_err(ENOTTY, _IOWR(IOMMU_TESTDEV_TYPE, 0,
+				     struct iommu_testdev_info), arg);
+	test_ioctl_err(EFAULT, IOMMU_TESTDEV_GET_INFO, NULL);
+}
+
+/* argsz: too short EINVAL, a non-zero unknown tail E2BIG, a zero tail ok. */
+TEST_F(uapi, argsz)
+{
+	static __u8 big[2 * 65536] __attribute__((aligned(8)));
+	size_t i;
+
+	for (i = 0; i < ITD_NR_IOCTLS; i++) {
+		__u32 *size = (__u32 *)big;
+
+		memset(big, 0, sizeof(big));
+		*size = 0;
+		test_ioctl_err(EINVAL, itd_all_ioctls[i], big);
+		*size = 4;
+		test_ioctl_err(EINVAL, itd_all_ioctls[i], big);
+		*size = 4096;
+		big[4000] = 1;
+		test_ioctl_err(E2BIG, itd_all_ioctls[i], big);
+		*size = sizeof(big);
+		test_ioctl_err(E2BIG, itd_all_ioctls[i], big);
+	}
+
+	/* GET_INFO with a zero tail beyond the struct works. */
+	memset(big, 0, sizeof(big));
+	*(__u32 *)big = 256;
+	ASSERT_EQ(0, ioctl(self->fd, IOMMU_TESTDEV_GET_INFO, big));
+	ASSERT_EQ(self->info.engine,
+		  ((struct iommu_testdev_info *)big)->engine);
+	ASSERT_EQ(0, big[200]);
+}
+
+TEST_F(uapi, get_info_fields)
+{
+	struct iommu_testdev_info i = { .size = sizeof(i) };
+
+	i.flags = 1;
+	test_ioctl_err(EOPNOTSUPP, IOMMU_TESTDEV_GET_INFO, &i);
+	i.flags = 0;
+	i.__reserved = 1;
+	test_ioctl_err(EINVAL, IOMMU_TESTDEV_GET_INFO, &i);
+}
+
+#define test_err_buf_alloc(_errno, flags, len, va)                           \
+	({                                                                   \
+		EXPECT_EQ(-1, _test_cmd_buf_alloc(self->fd, flags, len, va,  \
+						  NULL, NULL, NULL));        \
+		EXPECT_EQ(_errno, errno)                                     \
+			TH_LOG("BUF_ALLOC %#x %#llx %#llx: %s", flags,       \
+			       (unsigned long long)(len),                    \
+			       (unsigned long long)(va), strerror(errno));   \
+	})
+
+TEST_F(uapi, buf_alloc_fields)
+{
+	size_t pg = self->pg;
+	void *ro, *mem;
+	__u32 id;
+
+	mem = mmap(NULL, 4 * pg, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ro = mmap(NULL, pg, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, mem);
+	ASSERT_NE(MAP_FAILED, ro);
+
+	test_err_buf_alloc(EOPNOTSUPP, 2, pg, 0);
+	test_err_buf_alloc(EOPNOTSUPP, 0x80000000, pg, 0);
+	test_err_buf_alloc(EINVAL, 0, 0, 0);
+	test_err_buf_alloc(EINVAL, 0, pg + 1, 0);
+	test_err_buf_alloc(EINVAL, 0, pg, (uintptr_t)mem);
+	test_err_buf_alloc(E2BIG, 0, 1ULL << 40, 0);
+	test_err_buf_alloc(E2BIG, 0, ~0ULL & ~((__u64)pg - 1), 0);
+	/* Beyond what one physically contiguous allocation can be. */
+	test_err_buf_alloc(EINVAL, 0, 64ULL << 20, 0);
+	test_err_buf_alloc(EINVAL, IOMMU_TESTDEV_BUF_PIN, pg, 0);
+	test_err_buf_alloc(EINVAL, IOMMU_TESTDEV_BUF_PIN, pg,
+			   (uintptr_t)mem + 1);
+	test_err_buf_alloc(EOVERFLOW, IOMMU_TESTDEV_BUF_PIN, 2 * pg,
+			   ~0ULL & ~((__u64)pg - 1));
+	test_err_buf_alloc(EFAULT, IOMMU_TESTDEV_BUF_PIN, pg, (uintptr_t)ro);
+	test_err_buf_alloc(EFAULT, IOMMU_TESTDEV_BUF_PIN, pg, pg);
+	/* Partly mapped: nothing stays pinned. */
+	ASSERT_EQ(0, munmap((char *)mem + 2 * pg, 2 * pg));
+	test_err_buf_alloc(EFAULT, IOMMU_TESTDEV_BUF_PIN, 4 * pg,
+			   (uintptr_t)mem);
+	ASSERT_EQ(0, _test_cmd_buf_alloc(self->fd, IOMMU_TESTDEV_BUF_PIN,
+					 2 * pg, (uintptr_t)mem, &id, NULL,
+					 NULL));
+	test_cmd_buf_free(id);
+	munmap(mem, 2 * pg);
+	munmap(ro, pg);
+}
+
+/* The per-file byte budget holds; freeing gives it back. */
+TEST_F(uapi, buf_budget)
+{
+	__u32 ids[1024];
+	size_t chunk = 4 << 20, n = 0, i;
+
+	if (chunk > (1UL << 10) * self->pg)
+		chunk = (1UL << 10) * self->pg;
+	while (n < 1024) {
+		if (_test_cmd_buf_alloc(self->fd, 0, chunk, 0, &ids[n], NULL,
+					NULL))
+			break;
+		n++;
+	}
+	ASSERT_TRUE(errno == ENOSPC || errno == ENOMEM)
+		TH_LOG("after %zu buffers: %s", n, strerror(errno));
+	TH_LOG("%zu buffers of %zu KiB before %s", n, chunk >> 10,
+	       strerror(errno));
+	for (i = 0; i < n; i++)
+		test_cmd_buf_free(ids[i]);
+	ASSERT_EQ(0, _test_cmd_buf_alloc(self->fd, 0, chunk, 0, &ids[0], NULL,
+					 NULL));
+	test_cmd_buf_free(ids[0]);
+}
+
+TEST_F(uapi, buf_free_fields)
+{
+	struct iommu_testdev_buf_free f = { .size = sizeof(f) };
+	__u32 id;
+
+	ASSERT_EQ(0, _test_cmd_buf_alloc(self->fd, 0, self->pg, 0, &id, NULL,
+					 NULL));
+	f.buf_id = id;
+	f.flags = 1;
+	test_ioctl_err(EOPNOTSUPP, IOMMU_TESTDEV_BUF_FREE, &f);
+	f.flags = 0;
+	f.__reserved = 1;
+	test_ioctl_err(EINVAL, IOMMU_TESTDEV_BUF_FREE, &f);
+	test_cmd_buf_free(id);
+	test_err_buf_free(ENOENT, id);
+	test_err_buf_free(ENOENT, IOMMU_TESTDEV_BUF_NONE);
+}
+
+TEST_F(uapi, mmap_rules)
+{
+	struct itd_tbuf user;
+	__u64 off;
+	__u32 id;
+	void *p;
+
+	ASSERT_EQ(0, _test_cmd_buf_alloc(self->fd, 0, 2 * self->pg, 0, &id,
+					 &off, NULL));
+	p = mmap(NULL, 3 * self->pg, PROT_READ, MAP_SHARED, self->fd, off);
+	ASSERT_EQ(MAP_FAILED, p);
+	ASSERT_EQ(EINVAL, errno);
+	p = mmap(NULL, self->pg, PROT_READ, MAP_SHARED, self->fd,
+		 off + (1000ULL << 20));
+	ASSERT_EQ(MAP_FAILED, p);
+	/* The mapping outlives BUF_FREE; the pages go with munmap. */
+	p = mmap(NULL, 2 * self->pg, PROT_READ | PROT_WRITE, MAP_SHARED,
+		 self->fd, off);
+	ASSERT_NE(MAP_FAILED, p);
+	test_cmd_buf_free(id);
+	memset(p, 0x5a, 2 * self->pg);
+	ASSERT_EQ(0, munmap(p, 2 * self->pg));
+	/* Pinned user memory is the user's already: no mmap of it. */
+	ASSERT_EQ(0, itd_buf_new(self->fd, ITD_BUF_USER, self->pg, 0, &user));
+	p = mmap(NULL, self->pg, PROT_READ, MAP_SHARED, self->fd,
+		 (__u64)user.id * self->pg);
+	ASSERT_EQ(MAP_FAILED, p);
+	ASSERT_EQ(EINVAL, errno);
+	itd_buf_del(self->fd, &user);
+}
+
+#define test_err_dma(_errno, d)                                             \
+	({                                                                  \
+		EXPECT_EQ(-1, _test_cmd_dma(self->fd, d));                  \
+		EXPECT_EQ(_errno, errno)                                    \
+			TH_LOG("line %d: %s", __LINE__, strerror(errno));   \
+	})
+
+TEST_F(uapi, dma_fields)
+{
+	struct iommu_testdev_dma d;
+	__u32 id, max = self->info.max_length;
+
+	ASSERT_EQ(0, _test_cmd_buf_alloc(self->fd, 0, self->pg, 0, &id, NULL,
+					 NULL));
+#define DMA(...) itd_dma_init(&d, IOMMU_TESTDEV_DMA_WRITE, 0, 0, 4, id, 0)
+	DMA();
+	d.flags = 1U << 7;
+	test_err_dma(EOPNOTSUPP, &d);
+	DMA();
+	d.op = 7;
+	test_err_dma(EOPNOTSUPP, &d);
+	DMA();
+	d.__reserved = 1;
+	test_err_dma(EINVAL, &d);
+	DMA();
+	d.length = 0;
+	test_err_dma(EINVAL, &d);
+	DMA();
+	d.length = max + 1;
+	test_err_dma(EINVAL, &d);
+	DMA();
+	d.iova = 0x1000;	/* the kernel picks it in this mode */
+	test_err_dma(EINVAL, &d);
+	DMA();
+	d.buf_id = IOMMU_TESTDEV_BUF_NONE;
+	test_err_dma(EINVAL, &d);
+	DMA();
+	d.buf_id = id + 100;
+	test_err_dma(ENOENT, &d);
+	DMA();
+	d.buf_offset = self->pg - 2;
+	test_err_dma(EINVAL, &d);
+	DMA();
+	d.buf_offset = ~0ULL - 1;
+	test_err_dma(EOVERFLOW, &d);
+	DMA();
+	d.src_buf_id = id;
+	test_err_dma(EINVAL, &d);
+	DMA();
+	d.src_offset = 4;
+	test_err_dma(EINVAL, &d);
+	DMA();
+	d.src_iova = 0x1000;
+	test_err_dma(EINVAL, &d);
+	if (!(self->info.caps & IOMMU_TESTDEV_CAP_COPY)) {
+		DMA();
+		d.op = IOMMU_TESTDEV_DMA_COPY;
+		test_err_dma(EOPNOTSUPP, &d);
+	} else {
+		DMA();
+		d.op = IOMMU_TESTDEV_DMA_COPY;	/* no source buffer */
+		test_err_dma(EINVAL, &d);
+		DMA();
+		d.op = IOMMU_TESTDEV_DMA_COPY;
+		d.flags = IOMMU_TESTDEV_DMA_F_REPLAY;
+		d.src_buf_id = id;
+		test_err_dma(EOPNOTSUPP, &d);
+	}
+	/* The valid form works. */
+	DMA();
+	ASSERT_EQ(0, _test_cmd_dma(self->fd, &d));
+	ASSERT_NE(0, d.out_flags & IOMMU_TESTDEV_DMA_LANDED);
+#undef DMA
+	test_cmd_buf_free(id);
+}
+
+TEST_F(uapi, owned_fields)
+{
+	struct iommu_testdev_owned_attach a = { .size = sizeof(a) };
+	struct iommu_testdev_cmd c = { .size = sizeof(c) };
+	struct iommu_testdev_dma d;
+	struct iommu_testdev_unmap u = { .size = sizeof(u) };
+	size_t pg = self->pg;
+	__u32 id;
+
+	if (!(self->info.caps & IOMMU_TESTDEV_CAP_OWNED))
+		SKIP(return, "device has no IOMMU group of its own");
+	ASSERT_EQ(0, _test_cmd_buf_alloc(self->fd, 0, 4 * pg, 0, &id, NULL,
+					 NULL));
+	/* Nothing to map into, nothing to detach yet. */
+	test_err_map(EINVAL, id, 0, pg, 0x100000, ITD_RW);
+	test_err_unmap(EINVAL, 0x100000, pg);
+	test_ioctl_err(EINVAL, IOMMU_TESTDEV_OWNED_DETACH, &c);
+
+	a.flags = 1;
+	test_ioctl_err(EOPNOTSUPP, IOMMU_TESTDEV_OWNED_ATTACH, &a);
+	a.flags = 0;
+	a.__reserved = 1;
+	test_ioctl_err(EINVAL, IOMMU_TESTDEV_OWNED_ATTACH, &a);
+	a.__reserved = 0;
+	ASSERT_EQ(0, ioctl(self->fd, IOMMU_TESTDEV_OWNED_ATTACH, &a));
+	test_ioctl_err(EINVAL, IOMMU_TESTDEV_OWNED_ATTACH, &a);
+
+	test_err_map(EOPNOTSUPP, id, 0, pg, 0x100000, 4);
+	test_err_map(EINVAL, id, 0, pg, 0x100000, 0);
+	test_err_map(EINVAL, id, 0, 0, 0x100000, ITD_RW);
+	test_err_map(EINVAL, id, 0, pg, 0x100001, ITD_RW);
+	test_err_map(EINVAL, id, 1, pg, 0x100000, ITD_RW);
+	test_err_map(EINVAL, id, 0, pg + 1, 0x100000, ITD_RW);
+	test_err_map(EINVAL, id, 0, 8 * pg, 0x100000, ITD_RW);
+	test_err_map(EINVAL, id, 3 * pg, 2 * pg, 0x100000, ITD_RW);
+	test_err_map(ENOENT, id + 1, 0, pg, 0x100000, ITD_RW);
+	test_err_map(EOVERFLOW, id, 0, 2 * pg, ~0ULL & ~((__u64)pg - 1),
+		     ITD_RW);
+	test_err_map(EOVERFLOW, id, ~0ULL & ~((__u64)pg - 1), 2 * pg,
+		     0x100000, ITD_RW);
+	{
+		struct iommu_testdev_map m = {
+			.size = sizeof(m), .flags = ITD_RW, .buf_id = id,
+			.length = pg, .iova = 0x100000, .__reserved = 1,
+		};
+		test_ioctl_err(EINVAL, IOMMU_TESTDEV_MAP, &m);
+	}
+
+	u.flags = 1;
+	u.iova = 0x100000;
+	u.length = pg;
+	test_ioctl_err(EOPNOTSUPP, IOMMU_TESTDEV_UNMAP, &u);
+	test_err_unmap(EINVAL, 0x100000, 0);
+	test_err_unmap(EOVERFLOW, ~0ULL - 10, 100);
+
+	/* Translated DMA: address wrap, reach of the device, replay. */
+	itd_dma_init(&d, IOMMU_TESTDEV_DMA_WRITE, 0, ~0ULL - 1, 4, id, 0);
+	test_err_dma(EOVERFLOW, &d);
+	if (self->info.dma_mask_bits < 64) {
+		itd_dma_init(&d, IOMMU_TESTDEV_DMA_WRITE, 0,
+			     1ULL << self->info.dma_mask_bits, 4, id, 0);
+		test_err_dma(EINVAL, &d);
+	}
+	itd_dma_init(&d, IOMMU_TESTDEV_DMA_WRITE, IOMMU_TESTDEV_DMA_F_REPLAY,
+		     0x100000, 4, id, 0);
+	test_err_dma(EINVAL, &d);
+	itd_dma_init(&d, IOMMU_TESTDEV_DMA_WRITE, 0, 0x100000, 4, id, 0);
+	d.src_buf_id = id;
+	test_err_dma(EINVAL, &d);
+
+	c.flags = 1;
+	test_ioctl_err(EOPNOTSUPP, IOMMU_TESTDEV_OWNED_DETACH, &c);
+	c.flags = 0;
+	/* A mapped buffer stays until the domain goes. */
+	test_cmd_map(id, 0, pg, 0x100000, ITD_RW);
+	test_err_buf_free(EBUSY, id);
+	ASSERT_EQ(0, ioctl(self->fd, IOMMU_TESTDEV_OWNED_DETACH, &c));
+	test_ioctl_err(EINVAL, IOMMU_TESTDEV_OWNED_DETACH, &c);
+	test_cmd_buf_free(id);
+}
+
+TEST_F(uapi, iommufd_fields)
+{
+	struct iommu_testdev_iommufd_bind b = { .size = sizeof(b) };
+	struct iommu_testdev_iommufd_attach a = { .size = sizeof(a) };
+	struct iommu_testdev_cmd c = { .size = sizeof(c) };
+	int nul = open("/dev/null", O_RDWR);
+
+	ASSERT_LE(0, nul);
+	b.flags = 1;
+	test_ioctl_err(EOPNOTSUPP, IOMMU_TESTDEV_IOMMUFD_BIND, &b);
+	b.flags = 0;
+	if (!(self->info.caps & IOMMU_TESTDEV_CAP_IOMMUFD)) {
+		b.iommufd = nul;
+		test_ioctl_err(EOPNOTSUPP, IOMMU_TESTDEV_IOMMUFD_BIND, &b);
+		test_ioctl_err(EOPNOTSUPP, IOMMU_TESTDEV_IOMMUFD_ATTACH, &a);
+		close(nul);
+		SKIP(return, "kernel has no IOMMUFD: only EOPNOTSUPP checked");
+	}
+	b.iommufd = -1;
+	test_ioctl_err(EBADF, IOMMU_TESTDEV_IOMMUFD_BIND, &b);
+	b.iommufd = 100000;
+	test_ioctl_err(EBADF, IOMMU_TESTDEV_IOMMUFD_BIND, &b);
+	b.iommufd = nul;
+	EXPECT_EQ(-1, ioctl(self->fd, IOMMU_TESTDEV_IOMMUFD_BIND, &b));
+	EXPECT_TRUE(errno == EBADFD || errno == EBADF) TH_LOG("%s",
+							      strerror(errno));
+	/* Not bound: attach, detach, unbind have nothing to act on. */
+	test_ioctl_err(EINVAL, IOMMU_TESTDEV_IOMMUFD_ATTACH, &a);
+	test_ioctl_err(EINVAL, IOMMU_TESTDEV_IOMMUFD_DETACH, &c);
+	test_ioctl_err(EINVAL, IOMMU_TESTDEV_IOMMUFD_UNBIND, &c);
+	a.flags = 2;
+	test_ioctl_err(EOPNOTSUPP, IOMMU_TESTDEV_IOMMUFD_ATTACH, &a);
+	a.flags = 0;
+	a.__reserved = 1;
+	test_ioctl_err(EINVAL, IOMMU_TESTDEV_IOMMUFD_ATTACH, &a);
+	c.flags = 1;
+	test_ioctl_err(EOPNOTSUPP, IOMMU_TESTDEV_IOMMUFD_DETACH, &c);
+	test_ioctl_err(EOPNOTSUPP, IOMMU_TESTDEV_IOMMUFD_UNBIND, &c);
+	close(nul);
+}
+
+/* ---- the fuzzer ------------------------------------------------------ */
+
+struct fuzz_ctx {
+	uint64_t seed;
+	unsigned int calls;
+	unsigned int ok;
+	unsigned int dmas;
+	double seconds;
+	unsigned int engine;
+};
+
+static void fuzz_mutate(uint64_t *s, __u8 *arg, size_t len)
+{
+	unsigned int n = itd_rand(s) % 4, i;
+
+	for (i = 0; i < n; i++) {
+		size_t at = itd_rand(s) % len;
+
+		switch (itd_rand(s) % 4) {
+		case 0:
+			arg[at] ^= 1U << (itd_rand(s) % 8);
+			break;
+		case 1:
+			arg[at] = itd_rand(s);
+			break;
+		case 2:
+			arg[at] = 0;
+			break;
+		default:
+			arg[at] = 0xff;
+			break;
+		}
+	}
+}
+
+/* A plausible argument for @nr: a valid template, then mutated. */
+static void fuzz_template(uint64_t *s, unsigned long nr, __u8 *arg,
+			  size_t len, __u32 buf_id)
+{
+	__u64 iova = 0x1000000ULL + (itd_rand(s) % 64) * 4096;
+
+	memset(arg, 0, len);
+	switch (_IOC_NR(nr)) {
+	case IOMMU_TESTDEV_CMD_BUF_ALLOC: {
+		struct iommu_testdev_buf_alloc *c = (void *)arg;
+
+		c->size = sizeof(*c);
+		c->length = 4096 << (itd_rand(s) % 4);
+		break;
+	}
+	case IOMMU_TESTDEV_CMD_BUF_FREE: {
+		struct iommu_testdev_buf_free *c = (void *)arg;
+
+		c->size = sizeof(*c);
+		c->buf_id = buf_id + itd_rand(s) % 3;
+		break;
+	}
+	case IOMMU_TESTDEV_CMD_DMA: {
+		struct iommu_testdev_dma *c = (void *)arg;
+
+		itd_dma_init(c, IOMMU_TESTDEV_DMA_WRITE,
+			     itd_rand(s) & 1 ? IOMMU_TESTDEV_DMA_F_CANARY : 0,
+			     itd_rand(s) & 1 ? iova : 0, 4 + itd_rand(s) % 64,
+			     buf_id, (itd_rand(s) % 16) * 4);
+		break;
+	}
+	case IOMMU_TESTDEV_CMD_MAP: {
+		struct iommu_testdev_map *c = (void *)arg;
+
+		c->size = sizeof(*c);
+		c->flags = 1 + itd_rand(s) % 3;
+		c->buf_id = buf_id;
+		c->length = 4096;
+		c->iova = iova;
+		break;
+	}
+	case IOMMU_TESTDEV_CMD_UNMAP: {
+		struct iommu_testdev_unmap *c = (void *)arg;
+
+		c->size = sizeof(*c);
+		c->iova = iova;
+		c->length = 4096 << (itd_rand(s) % 3);
+		break;
+	}
+	default:
+		*(__u32 *)arg = 64;
+		break;
+	}
+}
+
+static void *fuzz_thread(void *data)
+{
+	struct fuzz_ctx *ctx = data;
+	uint64_t s = ctx->seed;
+	struct timespec t0, t1;
+	__u8 arg[256] __attribute__((aligned(8)));
+	__u32 buf_id = 0;
+	char path[64];
+	int fd, i;
+
+	fd = itd_open_dev(path, sizeof(path));
+	if (fd < 0)
+		return NULL;
+	_test_cmd_buf_alloc(fd, 0, 4096, 0, &buf_id, NULL, NULL);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (i = 0; i < 100000; i++) {
+		unsigned long nr = itd_all_ioctls[itd_rand(&s) % ITD_NR_IOCTLS];
+
+		/* Keep binds away from random fds: this is not an fd fuzzer. */
+		if (nr == IOMMU_TESTDEV_IOMMUFD_BIND)
+			continue;
+		fuzz_template(&s, nr, arg, sizeof(arg), buf_id);
+		if (itd_rand(&s) % 4)
+			fuzz_mutate(&s, arg, 64);
+		if (_IOC_NR(nr) == IOMMU_TESTDEV_CMD_DMA) {
+			ctx->dmas++;
+			/* edu takes 100 ms a DMA: keep its share small. */
+			if (ctx->engine == IOMMU_TESTDEV_ENGINE_EDU &&
+			    ctx->dmas % 50)
+				continue;
+		}
+		ctx->calls++;
+		if (!ioctl(fd, nr, arg))
+			ctx->ok++;
+		if (!(i % 256)) {
+			clock_gettime(CLOCK_MONOTONIC, &t1);
+			if (t1.tv_sec - t0.tv_sec >= 8)
+				break;
+		}
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ctx->seconds = t1.tv_sec - t0.tv_sec + (t1.tv_nsec - t0.tv_nsec) / 1e9;
+	close(fd);
+	return NULL;
+}
+
+TEST_F_TIMEOUT(uapi, fuzz, 60)
+{
+	enum { THREADS = 4 };
+	struct fuzz_ctx ctx[THREADS] = {};
+	pthread_t th[THREADS];
+	uint64_t seed = itd_seed();
+	unsigned int calls = 0, ok = 0, i;
+	struct iommu_testdev_info info;
+
+	for (i = 0; i < THREADS; i++) {
+		ctx[i].seed = seed + i * 0x9e3779b97f4a7c15ULL;
+		ctx[i].engine = self->info.engine;
+		ASSERT_EQ(0, pthread_create(&th[i], NULL, fuzz_thread, &ctx[i]));
+	}
+	for (i = 0; i < THREADS; i++) {
+		pthread_join(th[i], NULL);
+		calls += ctx[i].calls;
+		ok += ctx[i].ok;
+	}
+	ksft_print_msg("fuzz: seed %#llx, %u threads x 1 file, %u ioctls, %u succeeded\n",
+		       (unsigned long long)seed, THREADS, calls, ok);
+	ASSERT_LT(1000, calls);
+	/* The device is still healthy and back in the DMA API's hands. */
+	ASSERT_EQ(0, _test_cmd_get_info(self->fd, &info));
+	ASSERT_EQ(IOMMU_TESTDEV_MODE_DMA_API, info.mode);
+}
+
+/* ---- concurrency ----------------------------------------------------- */
+
+struct race_ctx {
+	int fd;
+	int own;		/* owned-domain churn instead of DMA-API DMA */
+	volatile int *stop;
+	unsigned int done;
+	unsigned int busy;
+	unsigned int bad;
+};
+
+static void *race_thread(void *data)
+{
+	struct race_ctx *c = data;
+	struct iommu_testdev_owned_attach a;
+	struct iommu_testdev_dma d;
+	struct itd_tbuf b;
+
+	if (itd_buf_new(c->fd, ITD_BUF_DRIVER, 4096, 0, &b))
+		return NULL;
+	while (!*c->stop) {
+		if (c->own) {
+			if (_test_cmd_owned_attach(c->fd, &a)) {
+				c->busy++;
+				continue;
+			}
+			if (_test_cmd_map(c->fd, b.id, 0, 4096, 0x1000000, ITD_RW) ||
+			    _test_cmd_dma_write(c->fd, 0x1000040, 4, b.id, 0x40,
+						0, &d) ||
+			    !(d.out_flags & IOMMU_TESTDEV_DMA_LANDED))
+				c->bad++;
+			_test_cmd_simple(c->fd, IOMMU_TESTDEV_OWNED_DETACH);
+		} else if (_test_cmd_dma_write(c->fd, 0, 16, b.id, 32, 0, &d)) {
+			if (errno == EBUSY)
+				c->busy++;
+			else
+				c->bad++;
+		} else if (!(d.out_flags & IOMMU_TESTDEV_DMA_LANDED)) {
+			c->bad++;
+		}
+		c->done++;
+	}
+	itd_buf_del(c->fd, &b);
+	return NULL;
+}
+
+/*
+ * Threads on separate files: DMA-API DMAs while one file keeps taking the
+ * device into an owned domain and back.  Every DMA either lands or is told
+ * EBUSY; none lands wrong.
+ */
+TEST_F_TIMEOUT(uapi, concurrent_files, 60)
+{
+	enum { THREADS = 4 };
+	struct race_ctx c[THREADS] = {};
+	volatile int stop = 0;
+	pthread_t th[THREADS];
+	unsigned int i, done = 0, busy = 0;
+	char path[64];
+
+	for (i = 0; i < THREADS; i++) {
+		c[i].fd = itd_open_dev(path, sizeof(path));
+		ASSERT_LE(0, c[i].fd);
+		c[i].own = i == 0 && (self->info.caps & IOMMU_TESTDEV_CAP_OWNED);
+		c[i].stop = &stop;
+		ASSERT_EQ(0, pthread_create(&th[i], NULL, race_thread, &c[i]));
+	}
+	sleep(self->info.engine == IOMMU_TESTDEV_ENGINE_EDU ? 6 : 3);
+	stop = 1;
+	for (i = 0; i < THREADS; i++) {
+		pthread_join(th[i], NULL);
+		EXPECT_EQ(0, c[i].bad) TH_LOG("thread %u", i);
+		done += c[i].done;
+		busy += c[i].busy;
+		close(c[i].fd);
+	}
+	ksft_print_msg("concurrency: %u threads x %u files, %u operations, %u EBUSY\n",
+		       THREADS, THREADS, done, busy);
+	ASSERT_LT(THREADS, done);
+}
+
+static void *closer_thread(void *data)
+{
+	struct race_ctx *c = data;
+	struct iommu_testdev_dma d;
+	struct itd_tbuf b;
+	int i;
+
+	if (itd_buf_new(c->fd, ITD_BUF_DRIVER, 4096, 0, &b))
+		return NULL;
+	for (i = 0; i < 100000 && !*c->stop; i++) {
+		if (_test_cmd_dma_write(c->fd, 0, 8, b.id, 0, 0, &d))
+			break;	/* EBADF once the file is closed */
+		c->done++;
+	}
+	return NULL;
+}
+
+/* close() while another thread is inside an ioctl on the same file. */
+TEST_F_TIMEOUT(uapi, close_during_ioctl, 60)
+{
+	unsigned int round, total = 0;
+	char path[64];
+
+	for (round = 0; round < 20; round++) {
+		volatile int stop = 0;
+		struct race_ctx c = { .stop = &stop };
+		struct iommu_testdev_owned_attach a;
+		pthread_t th;
+
+		c.fd = itd_open_dev(path, sizeof(path));
+		ASSERT_LE(0, c.fd);
+		if (round & 1)
+			_test_cmd_owned_attach(c.fd, &a);
+		ASSERT_EQ(0, pthread_create(&th, NULL, closer_thread, &c));
+		usleep(20000);
+		close(c.fd);
+		usleep(5000);
+		stop = 1;
+		pthread_join(th, NULL);
+		total += c.done;
+	}
+	ksft_print_msg("close during ioctl: 20 rounds, %u DMAs in flight\n",
+		       total);
+	/* Every owner closed: the device is back with the DMA API. */
+	ASSERT_EQ(0, _test_cmd_get_info(self->fd, &self->info));
+	ASSERT_EQ(IOMMU_TESTDEV_MODE_DMA_API, self->info.mode);
+}
+
+TEST_HARNESS_MAIN

@@ -1,0 +1,580 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Helpers shared by the iommu_testdev selftests.
+ *
+ * Conventions, as in tools/testing/selftests/iommu/iommufd_utils.h:
+ *   _test_cmd_x(fd, ...)     returns the ioctl's result, errno set
+ *   test_cmd_x(...)          asserts it succeeded (uses self->fd)
+ *   test_err_x(errno, ...)   asserts it failed with that errno
+ */
+#ifndef __ITD_UTILS_H
+#define __ITD_UTILS_H
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <linux/iommu_testdev.h>
+
+#include "../kselftest_harness.h"
+
+#ifndef MAP_HUGE_SHIFT
+#define MAP_HUGE_SHIFT 26
+#endif
+
+#define ITD_SZ_2M (2UL << 20)
+#define ITD_SZ_1G (1UL << 30)
+
+#ifndef offsetofend
+#define offsetofend(TYPE, MEMBER) \
+	(offsetof(TYPE, MEMBER) + sizeof(((TYPE *)0)->MEMBER))
+#endif
+
+static inline size_t itd_page_size(void)
+{
+	return (size_t)sysconf(_SC_PAGESIZE);
+}
+
+/* ---- the device ---------------------------------------------------- */
+
+/*
+ * The device under test: $ITD_DEV, else the first /dev/iommu_testdevN.
+ * Returns an fd or -errno; @path gets the node's name.
+ */
+static inline int itd_open_dev(char *path, size_t len)
+{
+	const char *env = getenv("ITD_DEV");
+	int i, fd;
+
+	if (env) {
+		snprintf(path, len, "%s", env);
+		fd = open(path, O_RDWR | O_CLOEXEC);
+		return fd < 0 ? -errno : fd;
+	}
+	for (i = 0; i < 16; i++) {
+		snprintf(path, len, "/dev/iommu_testdev%d", i);
+		fd = open(path, O_RDWR | O_CLOEXEC);
+		if (fd >= 0)
+			return fd;
+		if (errno != ENOENT)
+			return -errno;
+	}
+	return -ENOENT;
+}
+
+#define ITD_NO_DEVICE_MSG \
+	"no /dev/iommu_testdevN: load iommu_testdev.ko in a guest with " \
+	"QEMU -device iommu-testdev or -device edu"
+
+/* Open the device in a fixture setup, or SKIP the test with the reason. */
+#define itd_setup_open(_fd)                                                  \
+	do {                                                                 \
+		char __path[64];                                             \
+		int __fd = itd_open_dev(__path, sizeof(__path));             \
+		if (__fd == -ENOENT)                                         \
+			SKIP(return, ITD_NO_DEVICE_MSG);                     \
+		ASSERT_LE(0, __fd)                                           \
+			TH_LOG("open %s: %s", __path, strerror(-__fd));      \
+		(_fd) = __fd;                                                \
+	} while (0)
+
+static inline int _test_cmd_get_info(int fd, struct iommu_testdev_info *info)
+{
+	memset(info, 0, sizeof(*info));
+	info->size = sizeof(*info);
+	return ioctl(fd, IOMMU_TESTDEV_GET_INFO, info);
+}
+#define test_cmd_get_info(info) \
+	ASSERT_EQ(0, _test_cmd_get_info(self->fd, info))
+
+static inline const char *itd_engine_name(__u32 engine)
+{
+	switch (engine) {
+	case IOMMU_TESTDEV_ENGINE_ITD:
+		return "iommu-testdev";
+	case IOMMU_TESTDEV_ENGINE_EDU:
+		return "edu";
+	}
+	return "unknown";
+}
+
+static inline const char *itd_domain_name(__u32 type)
+{
+	static const char * const names[] = {
+		[IOMMU_TESTDEV_DOMAIN_NONE] = "none",
+		[IOMMU_TESTDEV_DOMAIN_BLOCKED] = "blocked",
+		[IOMMU_TESTDEV_DOMAIN_IDENTITY] = "identity",
+		[IOMMU_TESTDEV_DOMAIN_DMA] = "dma-strict",
+		[IOMMU_TESTDEV_DOMAIN_DMA_FQ] = "dma-lazy",
+		[IOMMU_TESTDEV_DOMAIN_UNMANAGED] = "unmanaged",
+		[IOMMU_TESTDEV_DOMAIN_NESTED] = "nested",
+		[IOMMU_TESTDEV_DOMAIN_OTHER] = "other",
+	};
+
+	return type < sizeof(names) / sizeof(names[0]) ? names[type] : "?";
+}
+
+/* ---- buffers ------------------------------------------------------- */
+
+enum itd_buf_kind {
+	ITD_BUF_DRIVER,		/* driver pages, seen through mmap */
+	ITD_BUF_USER,		/* the test's anonymous memory, pinned */
+	ITD_BUF_USER_HUGE,	/* the test's hugetlb memory, pinned */
+};
+
+/* A buffer as a test sees it: an id for the driver, bytes for the CPU. */
+struct itd_tbuf {
+	__u32 id;
+	__u32 flags;
+	uint8_t *p;
+	size_t len;
+};
+
+static inline int _test_cmd_buf_alloc(int fd, __u32 flags, __u64 length,
+				      __u64 user_va, __u32 *id,
+				      __u64 *mmap_offset, __u32 *out_flags)
+{
+	struct iommu_testdev_buf_alloc cmd = {
+		.size = sizeof(cmd),
+		.flags = flags,
+		.length = length,
+		.user_va = user_va,
+	};
+	int ret = ioctl(fd, IOMMU_TESTDEV_BUF_ALLOC, &cmd);
+
+	if (ret)
+		return ret;
+	if (id)
+		*id = cmd.out_buf_id;
+	if (mmap_offset)
+		*mmap_offset = cmd.out_mmap_offset;
+	if (out_flags)
+		*out_flags = cmd.out_flags;
+	return 0;
+}
+
+static inline int _test_cmd_buf_free(int fd, __u32 id)
+{
+	struct iommu_testdev_buf_free cmd = {
+		.size = sizeof(cmd),
+		.buf_id = id,
+	};
+
+	return ioctl(fd, IOMMU_TESTDEV_BUF_FREE, &cmd);
+}
+#define test_cmd_buf_free(id) ASSERT_EQ(0, _test_cmd_buf_free(self->fd, id))
+#define test_err_buf_free(_errno, id)                                 \
+	({                                                            \
+		EXPECT_EQ(-1, _test_cmd_buf_free(self->fd, id));      \
+		EXPECT_EQ(_errno, errno);                             \
+	})
+
+/*
+ * Make a buffer of @kind.  Returns 0, or -errno; for hugetlb memory that
+ * could not be had, -ENOMEM so the caller can SKIP with the reason.
+ */
+static inline int itd_buf_new(int fd, enum itd_buf_kind kind, size_t len,
+			      size_t huge, struct itd_tbuf *b)
+{
+	__u64 off;
+	void *p;
+
+	memset(b, 0, sizeof(*b));
+	b->len = len;
+	if (kind == ITD_BUF_DRIVER) {
+		if (_test_cmd_buf_alloc(fd, 0, len, 0, &b->id, &off, &b->flags))
+			return -errno;
+		p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+			 off);
+		if (p == MAP_FAILED) {
+			int err = -errno;
+
+			_test_cmd_buf_free(fd, b->id);
+			return err;
+		}
+		b->p = p;
+		return 0;
+	}
+
+	if (kind == ITD_BUF_USER_HUGE) {
+		int shift = __builtin_ctzl(huge);
+
+		p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB |
+			 (shift << MAP_HUGE_SHIFT) | MAP_POPULATE, -1, 0);
+		if (p == MAP_FAILED)
+			return -ENOMEM;
+	} else {
+		p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+		if (p == MAP_FAILED)
+			return -errno;
+	}
+	b->p = p;
+	if (_test_cmd_buf_alloc(fd, IOMMU_TESTDEV_BUF_PIN, len, (uintptr_t)p,
+				&b->id, NULL, &b->flags)) {
+		int err = -errno;
+
+		munmap(p, len);
+		b->p = NULL;
+		return err;
+	}
+	return 0;
+}
+
+static inline void itd_buf_del(int fd, struct itd_tbuf *b)
+{
+	if (!b->p)
+		return;
+	_test_cmd_buf_free(fd, b->id);
+	munmap(b->p, b->len);
+	b->p = NULL;
+}
+
+/* Reserve hugetlb pages of @size bytes; true when @count are available. */
+static inline bool itd_hugetlb_reserve(size_t size, unsigned long count)
+{
+	char path[128], buf[32];
+	unsigned long have = 0;
+	int fd;
+
+	snprintf(path, sizeof(path),
+		 "/sys/kernel/mm/hugepages/hugepages-%zukB/nr_hugepages",
+		 size >> 10);
+	fd = open(path, O_RDWR);
+	if (fd < 0)
+		return false;
+	if (read(fd, buf, sizeof(buf) - 1) > 0)
+		have = strtoul(buf, NULL, 10);
+	if (have < count) {
+		snprintf(buf, sizeof(buf), "%lu", count);
+		if (pwrite(fd, buf, strlen(buf), 0) > 0) {
+			memset(buf, 0, sizeof(buf));
+			if (pread(fd, buf, sizeof(buf) - 1, 0) > 0)
+				have = strtoul(buf, NULL, 10);
+		}
+	}
+	close(fd);
+	return have >= count;
+}
+
+/* ---- the pattern --------------------------------------------------- */
+
+static inline uint8_t itd_pattern_byte(size_t i)
+{
+	return IOMMU_TESTDEV_PATTERN >> (8 * (i & 3));
+}
+
+static inline void itd_fill_pattern(uint8_t *p, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		p[i] = itd_pattern_byte(i);
+}
+
+/*
+ * Does p[0..len) hold the pattern, with byte 0 of the DMA at p - @phase?
+ * Returns the index of the first wrong byte, or -1.
+ */
+static inline long itd_check_pattern(const uint8_t *p, size_t len,
+				     size_t phase)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (p[i] != itd_pattern_byte(i + phase))
+			return i;
+	return -1;
+}
+
+/* Index of the first byte of p[0..len) that is not @c, or -1. */
+static inline long itd_check_fill(const uint8_t *p, size_t len, uint8_t c)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (p[i] != c)
+			return i;
+	return -1;
+}
+
+/* ---- DMA, domains, mappings ------------------------------------------ */
+
+static inline void itd_dma_init(struct iommu_testdev_dma *cmd, __u32 op,
+				__u32 flags, __u64 iova, __u32 length,
+				__u32 buf_id, __u64 buf_offset)
+{
+	memset(cmd, 0, sizeof(*cmd));
+	cmd->size = sizeof(*cmd);
+	cmd->op = op;
+	cmd->flags = flags;
+	cmd->iova = iova;
+	cmd->length = length;
+	cmd->buf_id = buf_id;
+	cmd->buf_offset = buf_offset;
+	cmd->src_buf_id = IOMMU_TESTDEV_BUF_NONE;
+}
+
+static inline int _test_cmd_dma(int fd, struct iommu_testdev_dma *cmd)
+{
+	return ioctl(fd, IOMMU_TESTDEV_DMA, cmd);
+}
+
+/* A WRITE DMA at @iova with an oracle; the result lands in *cmd. */
+static inline int _test_cmd_dma_write(int fd, __u64 iova, __u32 length,
+				      __u32 buf_id, __u64 buf_offset,
+				      __u32 flags,
+				      struct iommu_testdev_dma *cmd)
+{
+	itd_dma_init(cmd, IOMMU_TESTDEV_DMA_WRITE, flags, iova, length, buf_id,
+		     buf_offset);
+	return _test_cmd_dma(fd, cmd);
+}
+
+static inline int _test_cmd_owned_attach(int fd,
+					 struct iommu_testdev_owned_attach *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->size = sizeof(*a);
+	return ioctl(fd, IOMMU_TESTDEV_OWNED_ATTACH, a);
+}
+
+static inline int _test_cmd_simple(int fd, unsigned long ioctl_nr)
+{
+	struct iommu_testdev_cmd cmd = { .size = sizeof(cmd) };
+
+	return ioctl(fd, ioctl_nr, &cmd);
+}
+
+static inline int _test_cmd_map(int fd, __u32 buf_id, __u64 buf_offset,
+				__u64 length, __u64 iova, __u32 flags)
+{
+	struct iommu_testdev_map cmd = {
+		.size = sizeof(cmd),
+		.flags = flags,
+		.buf_id = buf_id,
+		.buf_offset = buf_offset,
+		.length = length,
+		.iova = iova,
+	};
+
+	return ioctl(fd, IOMMU_TESTDEV_MAP, &cmd);
+}
+#define ITD_RW (IOMMU_TESTDEV_MAP_READ | IOMMU_TESTDEV_MAP_WRITE)
+#define test_cmd_map(buf_id, off, len, iova, flags) \
+	ASSERT_EQ(0, _test_cmd_map(self->fd, buf_id, off, len, iova, flags))
+#define test_err_map(_errno, buf_id, off, len, iova, flags)                 \
+	({                                                                   \
+		EXPECT_EQ(-1, _test_cmd_map(self->fd, buf_id, off, len, iova,\
+					    flags));                         \
+		EXPECT_EQ(_errno, errno);                                    \
+	})
+
+static inline int _test_cmd_unmap(int fd, __u64 iova, __u64 length,
+				  __u64 *unmapped)
+{
+	struct iommu_testdev_unmap cmd = {
+		.size = sizeof(cmd),
+		.iova = iova,
+		.length = length,
+	};
+	int ret = ioctl(fd, IOMMU_TESTDEV_UNMAP, &cmd);
+
+	if (!ret && unmapped)
+		*unmapped = cmd.length;
+	return ret;
+}
+#define test_cmd_unmap(iova, len)                                           \
+	({                                                                   \
+		__u64 __done = 0;                                            \
+		ASSERT_EQ(0, _test_cmd_unmap(self->fd, iova, len, &__done)); \
+		ASSERT_EQ((__u64)(len), __done);                             \
+	})
+#define test_err_unmap(_errno, iova, len)                                   \
+	({                                                                   \
+		EXPECT_EQ(-1, _test_cmd_unmap(self->fd, iova, len, NULL));   \
+		EXPECT_EQ(_errno, errno);                                    \
+	})
+
+/* ---- the IOMMU driver's own fault record ------------------------------ */
+
+enum itd_iommu_kind {
+	ITD_IOMMU_NONE,
+	ITD_IOMMU_SMMUV3,
+	ITD_IOMMU_VTD,
+	ITD_IOMMU_VIRTIO,
+	ITD_IOMMU_AMD,
+	ITD_IOMMU_OTHER,
+};
+
+/* Which IOMMU driver translates the device, from sysfs. */
+static inline enum itd_iommu_kind
+itd_iommu_kind(const struct iommu_testdev_info *info, char *name, size_t len)
+{
+	char path[512], link[256];
+	const char *base;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%04x:%02x:%02x.%x/iommu",
+		 info->pci_segment, info->pci_rid >> 8, (info->pci_rid >> 3) & 0x1f,
+		 info->pci_rid & 7);
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n < 0) {
+		snprintf(name, len, "none");
+		return ITD_IOMMU_NONE;
+	}
+	link[n] = 0;
+	base = strrchr(link, '/') ? strrchr(link, '/') + 1 : link;
+	snprintf(name, len, "%.63s", base);
+	if (!strncmp(base, "dmar", 4))
+		return ITD_IOMMU_VTD;
+	if (!strncmp(base, "ivhd", 4))
+		return ITD_IOMMU_AMD;
+	if (!strncmp(base, "smmu3.", 6))
+		return ITD_IOMMU_SMMUV3;
+	snprintf(path, sizeof(path), "/sys/class/iommu/%s/device/driver", base);
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n > 0) {
+		link[n] = 0;
+		if (strstr(link, "virtio_iommu"))
+			return ITD_IOMMU_VIRTIO;
+		if (strstr(link, "arm-smmu-v3"))
+			return ITD_IOMMU_SMMUV3;
+	}
+	return ITD_IOMMU_OTHER;
+}
+
+/* /dev/kmsg, positioned after everything logged so far. */
+static inline int itd_kmsg_open(void)
+{
+	int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+
+	if (fd >= 0)
+		lseek(fd, 0, SEEK_END);
+	return fd;
+}
+
+/*
+ * Append the message text of every new record to @text (newline separated).
+ * Returns the length of @text.
+ */
+static inline size_t itd_kmsg_read(int fd, char *text, size_t size,
+				   size_t used)
+{
+	char rec[2048];
+	ssize_t n;
+
+	for (;;) {
+		char *msg, *nl;
+
+		errno = 0;
+		n = read(fd, rec, sizeof(rec) - 1);
+		if (n < 0 && errno == EPIPE)
+			continue;	/* records were overwritten: go on */
+		if (n <= 0)
+			break;
+		rec[n] = 0;
+		msg = strchr(rec, ';');
+		if (!msg)
+			continue;
+		msg++;
+		nl = strchr(msg, '\n');
+		if (nl)
+			*nl = 0;
+		n = snprintf(text + used, size - used, "%s\n", msg);
+		if (n > 0 && (size_t)n < size - used)
+			used += n;
+	}
+	return used;
+}
+
+/*
+ * Does @text hold this device's fault record for @iova?  Each IOMMU driver
+ * logs its own way; @event is the arm-smmu-v3 event id that must match
+ * (0x10 F_TRANSLATION, 0x13 F_PERMISSION), 0 for any.
+ */
+static inline bool itd_fault_logged(enum itd_iommu_kind kind, const char *text,
+				    const struct iommu_testdev_info *info,
+				    __u64 iova, unsigned int event)
+{
+	const char *p = text;
+	char want[96];
+
+	switch (kind) {
+	case ITD_IOMMU_SMMUV3:
+		/* 6.12: "event 0xNN received:" and four raw dwords. */
+		while ((p = strstr(p, "event 0x"))) {
+			unsigned long long d[4];
+			unsigned int id;
+			const char *q;
+			int i;
+
+			p += strlen("event ");
+			if (sscanf(p, "0x%x", &id) != 1)
+				continue;
+			q = strchr(p, '\n');
+			for (i = 0; q && i < 4; i++) {
+				if (sscanf(q, " 0x%llx", &d[i]) != 1)
+					break;
+				q = strchr(q + 1, '\n');
+			}
+			if (i == 4 && (!event || id == event) &&
+			    (d[0] & 0xff) == id && (d[0] >> 32) == info->pci_rid &&
+			    d[2] == iova)
+				return true;
+		}
+		/* Newer kernels decode it: "... sid: 0xN ... iova: 0xN". */
+		snprintf(want, sizeof(want), "iova: %#llx", (unsigned long long)iova);
+		return strstr(text, want) != NULL;
+	case ITD_IOMMU_VTD:
+		snprintf(want, sizeof(want),
+			 "Request device [%02x:%02x.%d] fault addr 0x%llx",
+			 info->pci_rid >> 8, (info->pci_rid >> 3) & 0x1f,
+			 info->pci_rid & 7,
+			 (unsigned long long)(iova & ~0xfffULL));
+		return strstr(text, want) != NULL;
+	case ITD_IOMMU_VIRTIO:
+		snprintf(want, sizeof(want), "fault from EP %u at %#llx",
+			 info->pci_rid, (unsigned long long)iova);
+		if (strstr(text, want))
+			return true;
+		snprintf(want, sizeof(want), "fault from EP %u at %#llx",
+			 info->pci_rid, (unsigned long long)(iova & ~0xfffULL));
+		return strstr(text, want) != NULL;
+	default:
+		return false;
+	}
+}
+
+/* ---- seeded randomness ------------------------------------------------ */
+
+static inline uint64_t itd_rand(uint64_t *s)
+{
+	/* xorshift64* */
+	*s ^= *s >> 12;
+	*s ^= *s << 25;
+	*s ^= *s >> 27;
+	return *s * 0x2545f4914f6cdd1dULL;
+}
+
+static inline uint64_t itd_seed(void)
+{
+	const char *env = getenv("ITD_SEED");
+
+	if (env)
+		return strtoull(env, NULL, 0);
+	return (uint64_t)time(NULL) * 2654435761ULL + getpid();
+}
+
+#endif /* __ITD_UTILS_H */
