@@ -3,18 +3,15 @@
  * The kernel interfaces this driver uses that changed between Linux 6.12
  * (what CI builds against) and mainline.  Each shim names the release that
  * changed it; in a kernel tree only the newest branch stays.
+ *
+ * (MODULE_IMPORT_NS() took a bare token before 6.13 and takes a string
+ * since; mode_iommufd.c spells the import as the MODULE_INFO() both expand
+ * to instead.  iommu_domain_alloc(), gone in 6.13, is not used.)
  */
 #ifndef _ITD_COMPAT_H
 #define _ITD_COMPAT_H
 
 #include <linux/version.h>
-
-/* 6.13: MODULE_IMPORT_NS() takes a string. */
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 13, 0)
-#define ITD_IMPORT_IOMMUFD_NS() MODULE_IMPORT_NS("IOMMUFD")
-#else
-#define ITD_IMPORT_IOMMUFD_NS() MODULE_IMPORT_NS(IOMMUFD)
-#endif
 
 /* 6.15: iommufd device attach, replace and detach take a PASID. */
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 15, 0)

@@ -150,7 +150,7 @@ struct itd_dev {
 	char name[32];
 	int id;
 
-	struct mutex lock;
+	struct mutex lock;	/* see @lock above */
 	bool dead;
 	unsigned int dma_bits;
 	struct page *scratch;

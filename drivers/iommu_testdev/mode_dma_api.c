@@ -83,6 +83,7 @@ int itd_dma_api_dma(struct itd_file *f, struct iommu_testdev_dma *cmd,
 	struct device *dev = itd_to_dev(idev);
 	bool canary = cmd->flags & IOMMU_TESTDEV_DMA_F_CANARY;
 	bool replay = cmd->flags & IOMMU_TESTDEV_DMA_F_REPLAY;
+	bool copy = cmd->op == IOMMU_TESTDEV_DMA_COPY;
 	struct itd_dma_map dm = {}, sm = {};
 	struct itd_dma_req req = {
 		.op = cmd->op,
@@ -93,9 +94,9 @@ int itd_dma_api_dma(struct itd_file *f, struct iommu_testdev_dma *cmd,
 
 	if (cmd->iova || cmd->src_iova || !dst)
 		return -EINVAL;
-	if ((cmd->op == IOMMU_TESTDEV_DMA_COPY) != !!src)
+	if (copy != !!src)
 		return -EINVAL;
-	if (replay && (cmd->op != IOMMU_TESTDEV_DMA_WRITE ||
+	if (replay && (copy ||
 		       !itd_replay_safe(dev)))
 		return -EOPNOTSUPP;
 

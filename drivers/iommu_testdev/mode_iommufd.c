@@ -12,7 +12,8 @@
 #include "compat.h"
 #include "itd.h"
 
-ITD_IMPORT_IOMMUFD_NS();
+/* MODULE_IMPORT_NS(IOMMUFD) in 6.12, MODULE_IMPORT_NS("IOMMUFD") since. */
+MODULE_INFO(import_ns, "IOMMUFD");
 
 /**
  * itd_iommufd_bind() - IOMMU_TESTDEV_IOMMUFD_BIND

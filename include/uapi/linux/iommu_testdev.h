@@ -133,6 +133,7 @@ struct iommu_testdev_info {
 	__aligned_u64 aperture_start;
 	__aligned_u64 aperture_end;
 };
+
 #define IOMMU_TESTDEV_GET_INFO \
 	_IO(IOMMU_TESTDEV_TYPE, IOMMU_TESTDEV_CMD_GET_INFO)
 
@@ -166,6 +167,7 @@ struct iommu_testdev_buf_alloc {
 	__u32 out_flags;
 	__aligned_u64 out_mmap_offset;
 };
+
 #define IOMMU_TESTDEV_BUF_ALLOC \
 	_IO(IOMMU_TESTDEV_TYPE, IOMMU_TESTDEV_CMD_BUF_ALLOC)
 
@@ -182,6 +184,7 @@ struct iommu_testdev_buf_free {
 	__u32 buf_id;
 	__u32 __reserved;
 };
+
 #define IOMMU_TESTDEV_BUF_FREE \
 	_IO(IOMMU_TESTDEV_TYPE, IOMMU_TESTDEV_CMD_BUF_FREE)
 
@@ -263,6 +266,7 @@ struct iommu_testdev_dma {
 	__u32 out_flags;
 	__u32 __reserved;
 };
+
 #define IOMMU_TESTDEV_DMA _IO(IOMMU_TESTDEV_TYPE, IOMMU_TESTDEV_CMD_DMA)
 
 /**
@@ -288,6 +292,7 @@ struct iommu_testdev_owned_attach {
 	__aligned_u64 out_aperture_start;
 	__aligned_u64 out_aperture_end;
 };
+
 #define IOMMU_TESTDEV_OWNED_ATTACH \
 	_IO(IOMMU_TESTDEV_TYPE, IOMMU_TESTDEV_CMD_OWNED_ATTACH)
 
@@ -302,6 +307,7 @@ struct iommu_testdev_cmd {
 	__u32 size;
 	__u32 flags;
 };
+
 #define IOMMU_TESTDEV_OWNED_DETACH \
 	_IO(IOMMU_TESTDEV_TYPE, IOMMU_TESTDEV_CMD_OWNED_DETACH)
 
@@ -332,6 +338,7 @@ struct iommu_testdev_map {
 	__aligned_u64 length;
 	__aligned_u64 iova;
 };
+
 #define IOMMU_TESTDEV_MAP _IO(IOMMU_TESTDEV_TYPE, IOMMU_TESTDEV_CMD_MAP)
 
 /**
@@ -351,6 +358,7 @@ struct iommu_testdev_unmap {
 	__aligned_u64 iova;
 	__aligned_u64 length;
 };
+
 #define IOMMU_TESTDEV_UNMAP _IO(IOMMU_TESTDEV_TYPE, IOMMU_TESTDEV_CMD_UNMAP)
 
 /**
@@ -371,6 +379,7 @@ struct iommu_testdev_iommufd_bind {
 	__s32 iommufd;
 	__u32 out_dev_id;
 };
+
 #define IOMMU_TESTDEV_IOMMUFD_BIND \
 	_IO(IOMMU_TESTDEV_TYPE, IOMMU_TESTDEV_CMD_IOMMUFD_BIND)
 
@@ -391,6 +400,7 @@ struct iommu_testdev_iommufd_attach {
 	__u32 pt_id;
 	__u32 __reserved;
 };
+
 #define IOMMU_TESTDEV_IOMMUFD_ATTACH \
 	_IO(IOMMU_TESTDEV_TYPE, IOMMU_TESTDEV_CMD_IOMMUFD_ATTACH)
 #define IOMMU_TESTDEV_IOMMUFD_DETACH \

@@ -679,6 +679,8 @@ static void *closer_thread(void *data)
 			break;	/* EBADF once the file is closed */
 		c->done++;
 	}
+	/* The mmap holds the file: drop it, or the file never closes. */
+	munmap(b.p, b.len);
 	return NULL;
 }
 

@@ -555,6 +555,7 @@ TEST_F_TIMEOUT(owned, many_mappings, 120)
 	uint64_t seed = itd_seed();
 	size_t pg = self->pg;
 	struct itd_tbuf b;
+	__u64 done = 0;
 
 	TH_LOG("seed %#llx (ITD_SEED= to repeat)", (unsigned long long)seed);
 	new_buf(b, n * pg);
@@ -594,7 +595,9 @@ TEST_F_TIMEOUT(owned, many_mappings, 120)
 					     IOMMU_TESTDEV_CANARY));
 	}
 	/* One UNMAP over the whole span removes them all, holes and all. */
-	test_cmd_unmap(MID_IOVA, 2ULL * n * pg);
+	ASSERT_EQ(0, _test_cmd_unmap(self->fd, MID_IOVA, 2ULL * n * pg,
+				     &done));
+	ASSERT_EQ((__u64)n * pg, done);
 	free(perm);
 }
 
@@ -707,6 +710,8 @@ TEST_F(owned, copy_permissions)
 	struct iommu_testdev_dma d;
 	struct itd_tbuf src, dst;
 	__u64 s_iova = MID_IOVA, d_iova = MID_IOVA + 16 * self->pg;
+	enum itd_iommu_kind kind;
+	char name[64];
 
 	if (!(self->info.caps & IOMMU_TESTDEV_CAP_COPY))
 		SKIP(return, "%s only writes: no read-direction DMA",
@@ -724,16 +729,27 @@ TEST_F(owned, copy_permissions)
 	ASSERT_EQ(IOMMU_TESTDEV_DMA_LANDED | IOMMU_TESTDEV_DMA_TOUCHED |
 		  IOMMU_TESTDEV_DMA_CANARY_OK, d.out_flags);
 
-	/* Write-only source: the read faults and the pattern never moves. */
+	/*
+	 * Write-only source: the read must fault and the pattern never move,
+	 * where the page-table format can say write-only.  Arm's stage-1
+	 * format cannot (AP has no write-only encoding): io-pgtable maps
+	 * IOMMU_WRITE alone as read/write there.
+	 */
 	test_cmd_unmap(s_iova, self->pg);
 	test_cmd_map(src.id, 0, self->pg, s_iova, IOMMU_TESTDEV_MAP_WRITE);
 	itd_dma_init(&d, IOMMU_TESTDEV_DMA_COPY, IOMMU_TESTDEV_DMA_F_CANARY,
 		     d_iova + 64, 512, dst.id, 64);
 	d.src_iova = s_iova;
 	ASSERT_EQ(0, _test_cmd_dma(self->fd, &d));
-	ASSERT_EQ(0, d.out_flags & IOMMU_TESTDEV_DMA_LANDED);
 	ASSERT_EQ(IOMMU_TESTDEV_DMA_CANARY_OK,
 		  d.out_flags & IOMMU_TESTDEV_DMA_CANARY_OK);
+	kind = itd_iommu_kind(&self->info, name, sizeof(name));
+	if (kind == ITD_IOMMU_SMMUV3 && (d.out_flags & IOMMU_TESTDEV_DMA_LANDED))
+		TH_LOG("%s: read through a write-only mapping allowed (stage-1 has no write-only permission)",
+		       name);
+	else
+		ASSERT_EQ(0, d.out_flags & IOMMU_TESTDEV_DMA_LANDED)
+			TH_LOG("%s: read through a write-only mapping", name);
 }
 
 /* Stale TLB: after UNMAP returns, the IOVA must fault. */

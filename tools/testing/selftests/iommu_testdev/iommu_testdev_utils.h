@@ -523,11 +523,16 @@ static inline bool itd_fault_logged(enum itd_iommu_kind kind, const char *text,
 			p += strlen("event ");
 			if (sscanf(p, "0x%x", &id) != 1)
 				continue;
+			/* Each dword on its own line, after "<dev>: \t". */
 			q = strchr(p, '\n');
 			for (i = 0; q && i < 4; i++) {
-				if (sscanf(q, " 0x%llx", &d[i]) != 1)
+				const char *x = strstr(q + 1, "0x");
+				const char *nl = strchr(q + 1, '\n');
+
+				if (!x || (nl && x > nl) ||
+				    sscanf(x, "0x%llx", &d[i]) != 1)
 					break;
-				q = strchr(q + 1, '\n');
+				q = nl;
 			}
 			if (i == 4 && (!event || id == event) &&
 			    (d[0] & 0xff) == id && (d[0] >> 32) == info->pci_rid &&
