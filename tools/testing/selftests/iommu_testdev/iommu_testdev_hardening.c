@@ -547,7 +547,7 @@ static void *fuzz_thread(void *data)
 			ctx->ok++;
 		if (!(i % 256)) {
 			clock_gettime(CLOCK_MONOTONIC, &t1);
-			if (t1.tv_sec - t0.tv_sec >= 8)
+			if (t1.tv_sec - t0.tv_sec >= 4)
 				break;
 		}
 	}
@@ -651,7 +651,7 @@ TEST_F_TIMEOUT(uapi, concurrent_files, 60)
 		c[i].stop = &stop;
 		ASSERT_EQ(0, pthread_create(&th[i], NULL, race_thread, &c[i]));
 	}
-	sleep(self->info.engine == IOMMU_TESTDEV_ENGINE_EDU ? 6 : 3);
+	sleep(self->info.engine == IOMMU_TESTDEV_ENGINE_EDU ? 4 : 2);
 	stop = 1;
 	for (i = 0; i < THREADS; i++) {
 		pthread_join(th[i], NULL);

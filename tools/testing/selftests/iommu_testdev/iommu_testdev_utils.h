@@ -466,6 +466,47 @@ static inline int itd_kmsg_open(void)
 }
 
 /*
+ * IOMMU drivers rate limit their fault messages (10 per 5 s burst).  Wait
+ * until the last fault-like message is more than 5.5 s old, so that the
+ * next fault gets a fresh burst; return at once when there is none.
+ */
+static inline void itd_kmsg_wait_quiet(void)
+{
+	static const char * const pats[] = {
+		"event 0x", "fault addr", "fault from EP", "callbacks suppressed",
+		"DRHD: handling fault",
+	};
+	unsigned long long last = 0, ts;
+	struct timespec now;
+	char rec[2048];
+	ssize_t n;
+	int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	unsigned int i;
+
+	if (fd < 0)
+		return;
+	for (;;) {
+		errno = 0;
+		n = read(fd, rec, sizeof(rec) - 1);
+		if (n < 0 && errno == EPIPE)
+			continue;
+		if (n <= 0)
+			break;
+		rec[n] = 0;
+		if (sscanf(rec, "%*u,%*u,%llu", &ts) != 1)
+			continue;
+		for (i = 0; i < sizeof(pats) / sizeof(pats[0]); i++)
+			if (strstr(rec, pats[i]))
+				last = ts;
+	}
+	close(fd);
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ts = now.tv_sec * 1000000ULL + now.tv_nsec / 1000;
+	if (last && ts < last + 5500000)
+		usleep(last + 5500000 - ts);
+}
+
+/*
  * Append the message text of every new record to @text (newline separated).
  * Returns the length of @text.
  */

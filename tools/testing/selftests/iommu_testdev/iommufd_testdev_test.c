@@ -513,10 +513,9 @@ TEST_F(iommufd, fault_record)
 
 	kind = itd_iommu_kind(&self->info, name, sizeof(name));
 	user_buf(_metadata, self->fd, self->pg, &b);
+	itd_kmsg_wait_quiet();
 	kfd = itd_kmsg_open();
 	ASSERT_LE(0, kfd);
-	sleep(6);	/* a fresh rate-limit burst */
-	used = itd_kmsg_read(kfd, text, sizeof(text), 0);
 	used = 0;
 	refused(b, IOVA + 0x40, 0, 4);
 	for (tries = 0; tries < 40 && !seen; tries++) {
