@@ -17,9 +17,9 @@ FIXTURE(uapi) {
 
 FIXTURE_SETUP(uapi)
 {
-	self->fd = -1;
 	self->pg = itd_page_size();
-	itd_setup_open(self->fd);
+	if (!itd_fixture_open(_metadata, &self->fd))
+		SKIP(return, ITD_NO_DEVICE_MSG);
 	test_cmd_get_info(&self->info);
 }
 
@@ -44,7 +44,6 @@ static const unsigned long itd_all_ioctls[] = {
 	IOMMU_TESTDEV_IOMMUFD_BIND,	IOMMU_TESTDEV_IOMMUFD_ATTACH,
 	IOMMU_TESTDEV_IOMMUFD_DETACH,	IOMMU_TESTDEV_IOMMUFD_UNBIND,
 };
-#define ITD_NR_IOCTLS (sizeof(itd_all_ioctls) / sizeof(itd_all_ioctls[0]))
 
 TEST_F(uapi, unknown_ioctls)
 {
@@ -61,13 +60,17 @@ TEST_F(uapi, unknown_ioctls)
 /* argsz: too short EINVAL, a non-zero unknown tail E2BIG, a zero tail ok. */
 TEST_F(uapi, argsz)
 {
-	static __u8 big[2 * 65536] __attribute__((aligned(8)));
+	static union {
+		__u8 b[2 * 65536];
+		__u64 align;
+	} u;
+	__u8 *big = u.b;
 	size_t i;
 
-	for (i = 0; i < ITD_NR_IOCTLS; i++) {
+	for (i = 0; i < ARRAY_SIZE(itd_all_ioctls); i++) {
 		__u32 *size = (__u32 *)big;
 
-		memset(big, 0, sizeof(big));
+		memset(big, 0, sizeof(u.b));
 		*size = 0;
 		test_ioctl_err(EINVAL, itd_all_ioctls[i], big);
 		*size = 4;
@@ -75,12 +78,12 @@ TEST_F(uapi, argsz)
 		*size = 4096;
 		big[4000] = 1;
 		test_ioctl_err(E2BIG, itd_all_ioctls[i], big);
-		*size = sizeof(big);
+		*size = sizeof(u.b);
 		test_ioctl_err(E2BIG, itd_all_ioctls[i], big);
 	}
 
 	/* GET_INFO with a zero tail beyond the struct works. */
-	memset(big, 0, sizeof(big));
+	memset(big, 0, sizeof(u.b));
 	*(__u32 *)big = 256;
 	ASSERT_EQ(0, ioctl(self->fd, IOMMU_TESTDEV_GET_INFO, big));
 	ASSERT_EQ(self->info.engine,
@@ -99,15 +102,19 @@ TEST_F(uapi, get_info_fields)
 	test_ioctl_err(EINVAL, IOMMU_TESTDEV_GET_INFO, &i);
 }
 
-#define test_err_buf_alloc(_errno, flags, len, va)                           \
-	({                                                                   \
-		EXPECT_EQ(-1, _test_cmd_buf_alloc(self->fd, flags, len, va,  \
-						  NULL, NULL, NULL));        \
-		EXPECT_EQ(_errno, errno)                                     \
-			TH_LOG("BUF_ALLOC %#x %#llx %#llx: %s", flags,       \
-			       (unsigned long long)(len),                    \
-			       (unsigned long long)(va), strerror(errno));   \
-	})
+static void __test_err_buf_alloc(struct __test_metadata *_metadata, int fd,
+				 int err, __u32 flags, __u64 len, __u64 va)
+{
+	EXPECT_EQ(-1, _test_cmd_buf_alloc(fd, flags, len, va, NULL, NULL,
+					  NULL));
+	EXPECT_EQ(err, errno)
+		TH_LOG("BUF_ALLOC %#x %#llx %#llx: %s", flags,
+		       (unsigned long long)len, (unsigned long long)va,
+		       strerror(errno));
+}
+
+#define test_err_buf_alloc(_errno, ...) \
+	__test_err_buf_alloc(_metadata, self->fd, _errno, __VA_ARGS__)
 
 TEST_F(uapi, buf_alloc_fields)
 {
@@ -424,7 +431,7 @@ TEST_F(uapi, iommufd_fields)
 /* ---- the fuzzer ------------------------------------------------------ */
 
 struct fuzz_ctx {
-	uint64_t seed;
+	__u64 seed;
 	unsigned int calls;
 	unsigned int ok;
 	unsigned int dmas;
@@ -432,7 +439,7 @@ struct fuzz_ctx {
 	unsigned int engine;
 };
 
-static void fuzz_mutate(uint64_t *s, __u8 *arg, size_t len)
+static void fuzz_mutate(__u64 *s, __u8 *arg, size_t len)
 {
 	unsigned int n = itd_rand(s) % 4, i;
 
@@ -457,7 +464,7 @@ static void fuzz_mutate(uint64_t *s, __u8 *arg, size_t len)
 }
 
 /* A plausible argument for @nr: a valid template, then mutated. */
-static void fuzz_template(uint64_t *s, unsigned long nr, __u8 *arg,
+static void fuzz_template(__u64 *s, unsigned long nr, __u8 *arg,
 			  size_t len, __u32 buf_id)
 {
 	__u64 iova = 0x1000000ULL + (itd_rand(s) % 64) * 4096;
@@ -514,9 +521,13 @@ static void fuzz_template(uint64_t *s, unsigned long nr, __u8 *arg,
 static void *fuzz_thread(void *data)
 {
 	struct fuzz_ctx *ctx = data;
-	uint64_t s = ctx->seed;
+	__u64 s = ctx->seed;
 	struct timespec t0, t1;
-	__u8 arg[256] __attribute__((aligned(8)));
+	union {
+		__u8 b[256];
+		__u64 align;
+	} u;
+	__u8 *arg = u.b;
 	__u32 buf_id = 0;
 	char path[64];
 	int fd, i;
@@ -527,12 +538,12 @@ static void *fuzz_thread(void *data)
 	_test_cmd_buf_alloc(fd, 0, 4096, 0, &buf_id, NULL, NULL);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (i = 0; i < 100000; i++) {
-		unsigned long nr = itd_all_ioctls[itd_rand(&s) % ITD_NR_IOCTLS];
+		unsigned long nr = itd_all_ioctls[itd_rand(&s) % ARRAY_SIZE(itd_all_ioctls)];
 
 		/* Keep binds away from random fds: this is not an fd fuzzer. */
 		if (nr == IOMMU_TESTDEV_IOMMUFD_BIND)
 			continue;
-		fuzz_template(&s, nr, arg, sizeof(arg), buf_id);
+		fuzz_template(&s, nr, arg, sizeof(u.b), buf_id);
 		if (itd_rand(&s) % 4)
 			fuzz_mutate(&s, arg, 64);
 		if (_IOC_NR(nr) == IOMMU_TESTDEV_CMD_DMA) {
@@ -562,7 +573,7 @@ TEST_F_TIMEOUT(uapi, fuzz, 60)
 	enum { THREADS = 4 };
 	struct fuzz_ctx ctx[THREADS] = {};
 	pthread_t th[THREADS];
-	uint64_t seed = itd_seed();
+	__u64 seed = itd_seed();
 	unsigned int calls = 0, ok = 0, i;
 	struct iommu_testdev_info info;
 
@@ -589,7 +600,7 @@ TEST_F_TIMEOUT(uapi, fuzz, 60)
 struct race_ctx {
 	int fd;
 	int own;		/* owned-domain churn instead of DMA-API DMA */
-	volatile int *stop;
+	int *stop;
 	unsigned int done;
 	unsigned int busy;
 	unsigned int bad;
@@ -604,7 +615,7 @@ static void *race_thread(void *data)
 
 	if (itd_buf_new(c->fd, ITD_BUF_DRIVER, 4096, 0, &b))
 		return NULL;
-	while (!*c->stop) {
+	while (!__atomic_load_n(c->stop, __ATOMIC_RELAXED)) {
 		if (c->own) {
 			if (_test_cmd_owned_attach(c->fd, &a)) {
 				c->busy++;
@@ -639,7 +650,7 @@ TEST_F_TIMEOUT(uapi, concurrent_files, 60)
 {
 	enum { THREADS = 4 };
 	struct race_ctx c[THREADS] = {};
-	volatile int stop = 0;
+	int stop = 0;
 	pthread_t th[THREADS];
 	unsigned int i, done = 0, busy = 0;
 	char path[64];
@@ -652,7 +663,7 @@ TEST_F_TIMEOUT(uapi, concurrent_files, 60)
 		ASSERT_EQ(0, pthread_create(&th[i], NULL, race_thread, &c[i]));
 	}
 	sleep(self->info.engine == IOMMU_TESTDEV_ENGINE_EDU ? 4 : 2);
-	stop = 1;
+	__atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
 	for (i = 0; i < THREADS; i++) {
 		pthread_join(th[i], NULL);
 		EXPECT_EQ(0, c[i].bad) TH_LOG("thread %u", i);
@@ -674,7 +685,7 @@ static void *closer_thread(void *data)
 
 	if (itd_buf_new(c->fd, ITD_BUF_DRIVER, 4096, 0, &b))
 		return NULL;
-	for (i = 0; i < 100000 && !*c->stop; i++) {
+	for (i = 0; i < 100000 && !__atomic_load_n(c->stop, __ATOMIC_RELAXED); i++) {
 		if (_test_cmd_dma_write(c->fd, 0, 8, b.id, 0, 0, &d))
 			break;	/* EBADF once the file is closed */
 		c->done++;
@@ -691,7 +702,7 @@ TEST_F_TIMEOUT(uapi, close_during_ioctl, 60)
 	char path[64];
 
 	for (round = 0; round < 20; round++) {
-		volatile int stop = 0;
+		int stop = 0;
 		struct race_ctx c = { .stop = &stop };
 		struct iommu_testdev_owned_attach a;
 		pthread_t th;
@@ -704,7 +715,7 @@ TEST_F_TIMEOUT(uapi, close_during_ioctl, 60)
 		usleep(20000);
 		close(c.fd);
 		usleep(5000);
-		stop = 1;
+		__atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
 		pthread_join(th, NULL);
 		total += c.done;
 	}

@@ -29,8 +29,8 @@ FIXTURE(info) {
 
 FIXTURE_SETUP(info)
 {
-	self->fd = -1;
-	itd_setup_open(self->fd);
+	if (!itd_fixture_open(_metadata, &self->fd))
+		SKIP(return, ITD_NO_DEVICE_MSG);
 	test_cmd_get_info(&self->info);
 }
 
@@ -44,9 +44,11 @@ TEST_F(info, sane)
 {
 	struct iommu_testdev_info *i = &self->info;
 
-	TH_LOG("engine %s, caps %#x, max %u bytes, %u-bit DMA, group %d, domain %s (default %s), pgsizes %#llx, aperture %#llx-%#llx",
+	TH_LOG("engine %s, caps %#x, max %u bytes, %u-bit DMA, group %d",
 	       itd_engine_name(i->engine), i->caps, i->max_length,
-	       i->dma_mask_bits, i->group_id, itd_domain_name(i->domain_type),
+	       i->dma_mask_bits, i->group_id);
+	TH_LOG("domain %s (default %s), pgsizes %#llx, aperture %#llx-%#llx",
+	       itd_domain_name(i->domain_type),
 	       itd_domain_name(i->default_domain_type),
 	       (unsigned long long)i->pgsize_bitmap,
 	       (unsigned long long)i->aperture_start,
@@ -83,7 +85,7 @@ TEST_F(info, short_struct)
 	struct iommu_testdev_info i;
 
 	memset(&i, 0xff, sizeof(i));
-	i.size = offsetofend(struct iommu_testdev_info, aperture_end);
+	i.size = offsetof(struct iommu_testdev_info, aperture_end) + 8;
 	i.flags = 0;
 	i.__reserved = 0;
 	ASSERT_EQ(0, ioctl(self->fd, IOMMU_TESTDEV_GET_INFO, &i));
@@ -200,8 +202,8 @@ FIXTURE(fault_log) {
 
 FIXTURE_SETUP(fault_log)
 {
-	self->fd = -1;
-	itd_setup_open(self->fd);
+	if (!itd_fixture_open(_metadata, &self->fd))
+		SKIP(return, ITD_NO_DEVICE_MSG);
 	test_cmd_get_info(&self->info);
 	if (!(self->info.caps & IOMMU_TESTDEV_CAP_OWNED))
 		SKIP(return, "device has no IOMMU group of its own (group %d)",
@@ -262,10 +264,12 @@ TEST_F_TIMEOUT(fault_log, translation_and_permission, 60)
 	default:
 		SKIP(return, "no known fault log format for IOMMU '%s'", name);
 	}
-	EXPECT_TRUE(seen_t) TH_LOG("%s: no record of the unmapped IOVA %#llx in:\n%s",
-				   name, (unsigned long long)unmapped, text);
-	EXPECT_TRUE(seen_p) TH_LOG("%s: no record of the read-only IOVA %#llx in:\n%s",
-				   name, (unsigned long long)ro, text);
+	EXPECT_TRUE(seen_t)
+		TH_LOG("%s: no record of the unmapped IOVA %#llx in:\n%s",
+		       name, (unsigned long long)unmapped, text);
+	EXPECT_TRUE(seen_p)
+		TH_LOG("%s: no record of the read-only IOVA %#llx in:\n%s",
+		       name, (unsigned long long)ro, text);
 }
 
 /* ------------------------------------------------------------------ */
@@ -289,8 +293,8 @@ FIXTURE_VARIANT_ADD(dma_api, user_pages) {
 
 FIXTURE_SETUP(dma_api)
 {
-	self->fd = -1;
-	itd_setup_open(self->fd);
+	if (!itd_fixture_open(_metadata, &self->fd))
+		SKIP(return, ITD_NO_DEVICE_MSG);
 	test_cmd_get_info(&self->info);
 }
 
@@ -318,7 +322,7 @@ TEST_F(dma_api, write_lengths)
 
 	ASSERT_EQ(0, itd_buf_new(self->fd, variant->kind, (1 << 20) + 4 * pg,
 				 0, &b));
-	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
 		struct iommu_testdev_dma d;
 		size_t off = cases[i].off, len = cases[i].len;
 		int ret;
@@ -458,9 +462,9 @@ FIXTURE_SETUP(owned)
 {
 	__u64 mask;
 
-	self->fd = -1;
 	self->pg = itd_page_size();
-	itd_setup_open(self->fd);
+	if (!itd_fixture_open(_metadata, &self->fd))
+		SKIP(return, ITD_NO_DEVICE_MSG);
 	test_cmd_get_info(&self->info);
 	if (!(self->info.caps & IOMMU_TESTDEV_CAP_OWNED))
 		SKIP(return, "device has no IOMMU group of its own (group %d)",
@@ -515,6 +519,7 @@ static void __expect_landed(struct __test_metadata *_metadata, int fd,
 		  IOMMU_TESTDEV_DMA_CANARY_OK,
 		  d.out_flags & ~IOMMU_TESTDEV_DMA_DEV_VERIFIED);
 }
+
 #define expect_landed(_b, ...) \
 	__expect_landed(_metadata, self->fd, &(_b), __VA_ARGS__)
 
@@ -537,6 +542,7 @@ static void __expect_fault(struct __test_metadata *_metadata, int fd,
 		       (unsigned long long)iova, d.out_flags);
 	ASSERT_EQ(-1, itd_check_fill(b->p, b->len, IOMMU_TESTDEV_CANARY));
 }
+
 #define expect_fault(_b, ...) \
 	__expect_fault(_metadata, self->fd, &self->info, &(_b), __VA_ARGS__)
 
@@ -621,7 +627,7 @@ TEST_F(owned, odd_lengths_offsets)
 
 	new_buf(b, (1 << 20) + 4 * self->pg);
 	test_cmd_map(b.id, 0, b.len, MID_IOVA, ITD_RW);
-	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
 		size_t off = cases[i].off, len = cases[i].len;
 
 		if (len > self->info.max_length || off + len > b.len)
@@ -639,7 +645,7 @@ TEST_F_TIMEOUT(owned, many_mappings, 120)
 	unsigned int n = self->info.engine == IOMMU_TESTDEV_ENGINE_EDU ? 48 :
 									256;
 	unsigned int *perm, i;
-	uint64_t seed = itd_seed();
+	__u64 seed = itd_seed();
 	size_t pg = self->pg;
 	struct itd_tbuf b;
 	__u64 done = 0;
@@ -672,7 +678,7 @@ TEST_F_TIMEOUT(owned, many_mappings, 120)
 		ASSERT_EQ(IOMMU_TESTDEV_STATUS_OK, d.out_status);
 	}
 	for (i = 0; i < n; i++) {
-		uint8_t *page = b.p + perm[i] * pg;
+		__u8 *page = b.p + perm[i] * pg;
 		size_t off = (i * 4) % pg;
 
 		ASSERT_EQ(-1, itd_check_pattern(page + off, 4, 0))
@@ -738,7 +744,8 @@ TEST_F_TIMEOUT(owned, block_1g, 120)
 	int ret;
 
 	if (variant->kind == ITD_BUF_DRIVER)
-		SKIP(return, "driver pages stop at MAX_PAGE_ORDER; the user_pages variant maps 1 GiB");
+		SKIP(return,
+		     "driver pages stop at MAX_PAGE_ORDER; user_pages maps 1 GiB");
 	if (self->top < iova + ITD_SZ_1G)
 		SKIP(return, "device or domain reach only %#llx",
 		     (unsigned long long)self->top);
@@ -832,8 +839,8 @@ TEST_F(owned, copy_permissions)
 		  d.out_flags & IOMMU_TESTDEV_DMA_CANARY_OK);
 	kind = itd_iommu_kind(&self->info, name, sizeof(name));
 	if (kind == ITD_IOMMU_SMMUV3 && (d.out_flags & IOMMU_TESTDEV_DMA_LANDED))
-		TH_LOG("%s: read through a write-only mapping allowed (stage-1 has no write-only permission)",
-		       name);
+		TH_LOG("%s: read through write-only mapping allowed: %s",
+		       name, "stage 1 has no write-only permission");
 	else
 		ASSERT_EQ(0, d.out_flags & IOMMU_TESTDEV_DMA_LANDED)
 			TH_LOG("%s: read through a write-only mapping", name);
@@ -960,7 +967,7 @@ TEST_F_TIMEOUT(owned, churn, 300)
 			      100 : 1000;
 	enum { SLOTS = 16, PAGES = 8 };
 	int slot_page[SLOTS];
-	uint64_t seed = itd_seed();
+	__u64 seed = itd_seed();
 	unsigned int r, s, dmas = 0, faults = 0;
 	size_t pg = self->pg;
 	struct itd_tbuf b;

@@ -32,13 +32,8 @@
 #define MAP_HUGE_SHIFT 26
 #endif
 
-#define ITD_SZ_2M (2UL << 20)
-#define ITD_SZ_1G (1UL << 30)
-
-#ifndef offsetofend
-#define offsetofend(TYPE, MEMBER) \
-	(offsetof(TYPE, MEMBER) + sizeof(((TYPE *)0)->MEMBER))
-#endif
+#define ITD_SZ_2M 0x200000UL
+#define ITD_SZ_1G 0x40000000UL
 
 static inline size_t itd_page_size(void)
 {
@@ -76,17 +71,21 @@ static inline int itd_open_dev(char *path, size_t len)
 	"no /dev/iommu_testdevN: load iommu_testdev.ko in a guest with " \
 	"QEMU -device iommu-testdev or -device edu"
 
-/* Open the device in a fixture setup, or SKIP the test with the reason. */
-#define itd_setup_open(_fd)                                                  \
-	do {                                                                 \
-		char __path[64];                                             \
-		int __fd = itd_open_dev(__path, sizeof(__path));             \
-		if (__fd == -ENOENT)                                         \
-			SKIP(return, ITD_NO_DEVICE_MSG);                     \
-		ASSERT_LE(0, __fd)                                           \
-			TH_LOG("open %s: %s", __path, strerror(-__fd));      \
-		(_fd) = __fd;                                                \
-	} while (0)
+/*
+ * Open the device in a fixture setup.  False when there is none: the
+ * caller SKIPs with ITD_NO_DEVICE_MSG; any other failure asserts.
+ */
+static inline bool itd_fixture_open(struct __test_metadata *_metadata,
+				    int *fd)
+{
+	char path[64];
+
+	*fd = itd_open_dev(path, sizeof(path));
+	if (*fd == -ENOENT)
+		return false;
+	ASSERT_LE(0, *fd) TH_LOG("open %s: %s", path, strerror(-*fd));
+	return true;
+}
 
 static inline int _test_cmd_get_info(int fd, struct iommu_testdev_info *info)
 {
@@ -94,6 +93,7 @@ static inline int _test_cmd_get_info(int fd, struct iommu_testdev_info *info)
 	info->size = sizeof(*info);
 	return ioctl(fd, IOMMU_TESTDEV_GET_INFO, info);
 }
+
 #define test_cmd_get_info(info) \
 	ASSERT_EQ(0, _test_cmd_get_info(self->fd, info))
 
@@ -121,7 +121,7 @@ static inline const char *itd_domain_name(__u32 type)
 		[IOMMU_TESTDEV_DOMAIN_OTHER] = "other",
 	};
 
-	return type < sizeof(names) / sizeof(names[0]) ? names[type] : "?";
+	return type < ARRAY_SIZE(names) ? names[type] : "?";
 }
 
 /* ---- buffers ------------------------------------------------------- */
@@ -136,7 +136,7 @@ enum itd_buf_kind {
 struct itd_tbuf {
 	__u32 id;
 	__u32 flags;
-	uint8_t *p;
+	__u8 *p;
 	size_t len;
 };
 
@@ -172,6 +172,7 @@ static inline int _test_cmd_buf_free(int fd, __u32 id)
 
 	return ioctl(fd, IOMMU_TESTDEV_BUF_FREE, &cmd);
 }
+
 #define test_cmd_buf_free(id) ASSERT_EQ(0, _test_cmd_buf_free(self->fd, id))
 #define test_err_buf_free(_errno, id)                                 \
 	({                                                            \
@@ -270,12 +271,12 @@ static inline bool itd_hugetlb_reserve(size_t size, unsigned long count)
 
 /* ---- the pattern --------------------------------------------------- */
 
-static inline uint8_t itd_pattern_byte(size_t i)
+static inline __u8 itd_pattern_byte(size_t i)
 {
 	return IOMMU_TESTDEV_PATTERN >> (8 * (i & 3));
 }
 
-static inline void itd_fill_pattern(uint8_t *p, size_t len)
+static inline void itd_fill_pattern(__u8 *p, size_t len)
 {
 	size_t i;
 
@@ -287,7 +288,7 @@ static inline void itd_fill_pattern(uint8_t *p, size_t len)
  * Does p[0..len) hold the pattern, with byte 0 of the DMA at p - @phase?
  * Returns the index of the first wrong byte, or -1.
  */
-static inline long itd_check_pattern(const uint8_t *p, size_t len,
+static inline long itd_check_pattern(const __u8 *p, size_t len,
 				     size_t phase)
 {
 	size_t i;
@@ -299,7 +300,7 @@ static inline long itd_check_pattern(const uint8_t *p, size_t len,
 }
 
 /* Index of the first byte of p[0..len) that is not @c, or -1. */
-static inline long itd_check_fill(const uint8_t *p, size_t len, uint8_t c)
+static inline long itd_check_fill(const __u8 *p, size_t len, __u8 c)
 {
 	size_t i;
 
@@ -371,6 +372,7 @@ static inline int _test_cmd_map(int fd, __u32 buf_id, __u64 buf_offset,
 
 	return ioctl(fd, IOMMU_TESTDEV_MAP, &cmd);
 }
+
 #define ITD_RW (IOMMU_TESTDEV_MAP_READ | IOMMU_TESTDEV_MAP_WRITE)
 #define test_cmd_map(buf_id, off, len, iova, flags) \
 	ASSERT_EQ(0, _test_cmd_map(self->fd, buf_id, off, len, iova, flags))
@@ -395,12 +397,21 @@ static inline int _test_cmd_unmap(int fd, __u64 iova, __u64 length,
 		*unmapped = cmd.length;
 	return ret;
 }
-#define test_cmd_unmap(iova, len)                                           \
-	({                                                                   \
-		__u64 __done = 0;                                            \
-		ASSERT_EQ(0, _test_cmd_unmap(self->fd, iova, len, &__done)); \
-		ASSERT_EQ((__u64)(len), __done);                             \
-	})
+
+/* UNMAP that must succeed and remove exactly @len bytes. */
+static inline void __test_cmd_unmap(struct __test_metadata *_metadata, int fd,
+				    __u64 iova, __u64 len)
+{
+	__u64 done = 0;
+
+	ASSERT_EQ(0, _test_cmd_unmap(fd, iova, len, &done))
+		TH_LOG("UNMAP %#llx+%#llx: %s", (unsigned long long)iova,
+		       (unsigned long long)len, strerror(errno));
+	ASSERT_EQ(len, done);
+}
+
+#define test_cmd_unmap(iova, len) \
+	__test_cmd_unmap(_metadata, self->fd, iova, len)
 #define test_err_unmap(_errno, iova, len)                                   \
 	({                                                                   \
 		EXPECT_EQ(-1, _test_cmd_unmap(self->fd, iova, len, NULL));   \
@@ -495,7 +506,7 @@ static inline void itd_kmsg_wait_quiet(void)
 		rec[n] = 0;
 		if (sscanf(rec, "%*u,%*u,%llu", &ts) != 1)
 			continue;
-		for (i = 0; i < sizeof(pats) / sizeof(pats[0]); i++)
+		for (i = 0; i < ARRAY_SIZE(pats); i++)
 			if (strstr(rec, pats[i]))
 				last = ts;
 	}
@@ -582,14 +593,14 @@ static inline bool itd_fault_logged(enum itd_iommu_kind kind, const char *text,
 		}
 		/* Newer kernels decode it: "... sid: 0xN ... iova: 0xN". */
 		snprintf(want, sizeof(want), "iova: %#llx", (unsigned long long)iova);
-		return strstr(text, want) != NULL;
+		return !!strstr(text, want);
 	case ITD_IOMMU_VTD:
 		snprintf(want, sizeof(want),
 			 "Request device [%02x:%02x.%d] fault addr 0x%llx",
 			 info->pci_rid >> 8, (info->pci_rid >> 3) & 0x1f,
 			 info->pci_rid & 7,
 			 (unsigned long long)(iova & ~0xfffULL));
-		return strstr(text, want) != NULL;
+		return !!strstr(text, want);
 	case ITD_IOMMU_VIRTIO:
 		snprintf(want, sizeof(want), "fault from EP %u at %#llx",
 			 info->pci_rid, (unsigned long long)iova);
@@ -597,7 +608,7 @@ static inline bool itd_fault_logged(enum itd_iommu_kind kind, const char *text,
 			return true;
 		snprintf(want, sizeof(want), "fault from EP %u at %#llx",
 			 info->pci_rid, (unsigned long long)(iova & ~0xfffULL));
-		return strstr(text, want) != NULL;
+		return !!strstr(text, want);
 	default:
 		return false;
 	}
@@ -605,7 +616,7 @@ static inline bool itd_fault_logged(enum itd_iommu_kind kind, const char *text,
 
 /* ---- seeded randomness ------------------------------------------------ */
 
-static inline uint64_t itd_rand(uint64_t *s)
+static inline __u64 itd_rand(__u64 *s)
 {
 	/* xorshift64* */
 	*s ^= *s >> 12;
@@ -614,13 +625,13 @@ static inline uint64_t itd_rand(uint64_t *s)
 	return *s * 0x2545f4914f6cdd1dULL;
 }
 
-static inline uint64_t itd_seed(void)
+static inline __u64 itd_seed(void)
 {
 	const char *env = getenv("ITD_SEED");
 
 	if (env)
 		return strtoull(env, NULL, 0);
-	return (uint64_t)time(NULL) * 2654435761ULL + getpid();
+	return (__u64)time(NULL) * 2654435761ULL + getpid();
 }
 
 #endif /* __ITD_UTILS_H */

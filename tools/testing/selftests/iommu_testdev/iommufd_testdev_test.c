@@ -44,6 +44,7 @@ static int ioas_map(int ifd, __u32 ioas, void *va, __u64 len, __u64 iova,
 
 	return ioctl(ifd, IOMMU_IOAS_MAP, &c);
 }
+
 #define IOAS_RW (IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE)
 
 static int ioas_unmap(int ifd, __u32 ioas, __u64 iova, __u64 len)
@@ -98,9 +99,10 @@ FIXTURE_SETUP(iommufd)
 {
 	struct iommu_testdev_iommufd_bind b = { .size = sizeof(b) };
 
-	self->fd = self->ifd = -1;
+	self->ifd = -1;
 	self->pg = itd_page_size();
-	itd_setup_open(self->fd);
+	if (!itd_fixture_open(_metadata, &self->fd))
+		SKIP(return, ITD_NO_DEVICE_MSG);
 	test_cmd_get_info(&self->info);
 	if (!(self->info.caps & IOMMU_TESTDEV_CAP_IOMMUFD)) {
 		if (self->info.group_id < 0)
@@ -115,7 +117,8 @@ FIXTURE_SETUP(iommufd)
 	b.iommufd = self->ifd;
 	if (ioctl(self->fd, IOMMU_TESTDEV_IOMMUFD_BIND, &b)) {
 		if (errno == EPERM)
-			SKIP(return, "bind refused (EPERM): the IOMMU does not isolate MSIs here (GICv3 ITS?) and iommufd.allow_unsafe_interrupts is off");
+			SKIP(return, "bind refused (EPERM): %s",
+			     "MSIs not isolated, allow_unsafe_interrupts off");
 		ASSERT_EQ(0, errno) TH_LOG("bind: %s", strerror(errno));
 	}
 	self->dev_id = b.out_dev_id;
@@ -160,6 +163,7 @@ static void __landed(struct __test_metadata *_metadata, int fd,
 		  IOMMU_TESTDEV_DMA_CANARY_OK,
 		  d.out_flags & ~IOMMU_TESTDEV_DMA_DEV_VERIFIED);
 }
+
 #define landed(_b, ...) __landed(_metadata, self->fd, &(_b), __VA_ARGS__)
 
 static void __refused(struct __test_metadata *_metadata, int fd,
@@ -176,6 +180,7 @@ static void __refused(struct __test_metadata *_metadata, int fd,
 	ASSERT_EQ(IOMMU_TESTDEV_DMA_CANARY_OK, d.out_flags);
 	ASSERT_EQ(-1, itd_check_fill(b->p, b->len, IOMMU_TESTDEV_CANARY));
 }
+
 #define refused(_b, ...) \
 	__refused(_metadata, self->fd, &self->info, &(_b), __VA_ARGS__)
 
