@@ -1,0 +1,64 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# lint.sh: the kernel's own checks, all of which must be clean.
+#   checkpatch.pl --strict  on the driver, the uAPI header and the selftests
+#   kernel-doc -Wall        on the driver and the uAPI header
+#   sparse (C=1) and W=1    building the module against the Debian headers
+#   sphinx-build -W         on Documentation/, when Sphinx is installed
+# Uses the linux-source and Debian headers that scripts/setup.sh unpacked.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+fail=0
+step() { itd_log "lint: $*"; }
+bad() { printf '# lint: %s\n' "$*"; fail=1; }
+
+cd "$REPO"
+driver=(drivers/iommu_testdev/*.c drivers/iommu_testdev/*.h
+	include/uapi/linux/iommu_testdev.h)
+tests=(tools/testing/selftests/iommu_testdev/*.c
+       tools/testing/selftests/iommu_testdev/*.h)
+
+step "checkpatch --strict"
+cp=$LINUX_SRC/scripts/checkpatch.pl
+[[ -x $cp ]] || itd_die "no $cp: run scripts/setup.sh"
+# compat.h is where 6.12-versus-mainline differences live, by version.
+plain=()
+for f in "${driver[@]}"; do
+	[[ $f == */compat.h ]] || plain+=("$f")
+done
+out=$("$cp" --strict --no-tree --terse --show-types -f \
+	"${plain[@]}" "${tests[@]}" \
+	drivers/iommu_testdev/Kconfig drivers/iommu_testdev/Makefile Kbuild |
+	grep -v '^total:' || true)
+out+=$("$cp" --strict --no-tree --terse --show-types \
+	--ignore LINUX_VERSION_CODE,CONSTANT_COMPARISON \
+	-f drivers/iommu_testdev/compat.h | grep -v '^total:' || true)
+[[ -z $out ]] || bad "checkpatch:"$'\n'"$out"
+
+step "kernel-doc -Wall"
+out=$(perl "$LINUX_SRC/scripts/kernel-doc" -none -Wall "${driver[@]}" 2>&1 || true)
+[[ -z $out ]] || bad "kernel-doc:"$'\n'"$out"
+
+step "sparse and W=1 (x86_64, Debian headers)"
+itd_kernel x86_64 debian
+b=$ITD_OUT/lint/module
+rm -rf "$b"
+mkdir -p "$b"
+cp -r Kbuild drivers include "$b/"
+out=$(make -s -C "$KDIR" M="$b" C=1 W=1 modules 2>&1 |
+	grep -E 'warning|error|sparse' || true)
+[[ -z $out ]] || bad "sparse/W=1:"$'\n'"$out"
+
+if command -v sphinx-build >/dev/null; then
+	step "sphinx-build -W"
+	out=$(sphinx-build -q -W -b html Documentation "$ITD_OUT/docs" 2>&1) ||
+		bad "sphinx:"$'\n'"$out"
+else
+	bad "sphinx-build missing (apt-get install python3-sphinx)"
+fi
+
+if [[ $fail == 0 ]]; then
+	echo "# lint: clean (checkpatch --strict, kernel-doc, sparse, W=1, sphinx)"
+fi
+exit $fail
