@@ -208,11 +208,14 @@ static int itd_get_info(struct itd_file *f, struct iommu_testdev_info *cmd)
  * @idev: the device
  * @req: the DMA; a zero @req->expect_phys is replaced by the scratch page
  * @result: the raw device result
+ * @flags: IOMMU_TESTDEV_DMA_DEV_VERIFIED is added when the device itself
+ *         compared the landing place with @req->expect_phys
  *
  * Context: &itd_dev.lock held.
  * Return: an &enum iommu_testdev_dma_status, or a negative errno.
  */
-int itd_dma_fire(struct itd_dev *idev, struct itd_dma_req *req, u32 *result)
+int itd_dma_fire(struct itd_dev *idev, struct itd_dma_req *req, u32 *result,
+		 u32 *flags)
 {
 	bool known = req->expect_phys != 0;
 	int status;
@@ -221,14 +224,21 @@ int itd_dma_fire(struct itd_dev *idev, struct itd_dma_req *req, u32 *result)
 	if (!known)
 		req->expect_phys = page_to_phys(idev->scratch);
 	status = idev->ops->dma(idev, req, result);
+	if (!known)
+		req->expect_phys = 0;
+	if (status < 0)
+		return status;
 	/*
 	 * Without a known landing place the device compared against the
 	 * scratch page: a mismatch then only says the write went through.
 	 */
 	if (!known && status == IOMMU_TESTDEV_STATUS_MISMATCH)
 		status = IOMMU_TESTDEV_STATUS_OK;
-	if (!known)
-		req->expect_phys = 0;
+	/* Only a DMA that got through reaches the device's compare step. */
+	if (known && (idev->ops->caps & IOMMU_TESTDEV_CAP_DEV_VERIFY) &&
+	    (status == IOMMU_TESTDEV_STATUS_OK ||
+	     status == IOMMU_TESTDEV_STATUS_MISMATCH))
+		*flags |= IOMMU_TESTDEV_DMA_DEV_VERIFIED;
 	return status;
 }
 
@@ -275,13 +285,11 @@ static int itd_dma_translated(struct itd_dev *idev,
 		if (canary)
 			itd_buf_fill(dst, 0, dst->length, IOMMU_TESTDEV_CANARY);
 	}
-	rc = itd_dma_fire(idev, &req, &cmd->out_result);
+	cmd->out_flags = 0;
+	rc = itd_dma_fire(idev, &req, &cmd->out_result, &cmd->out_flags);
 	if (rc < 0)
 		return rc;
 	cmd->out_status = rc;
-	cmd->out_flags = 0;
-	if (req.expect_phys && (idev->ops->caps & IOMMU_TESTDEV_CAP_DEV_VERIFY))
-		cmd->out_flags |= IOMMU_TESTDEV_DMA_DEV_VERIFIED;
 	if (dst)
 		cmd->out_flags |= itd_buf_check(dst, cmd->buf_offset,
 						cmd->length, canary);

@@ -211,7 +211,7 @@ u32 itd_buf_check(struct itd_buf *buf, u64 offset, u64 len, bool canary);
 /* The DMA ioctl: the common front, then the mode that resolves addresses. */
 int itd_dma(struct itd_file *f, struct iommu_testdev_dma *cmd);
 int itd_dma_fire(struct itd_dev *idev, struct itd_dma_req *req,
-		 u32 *result);
+		 u32 *result, u32 *flags);
 
 /* mode_dma_api.c */
 int itd_dma_api_dma(struct itd_file *f, struct iommu_testdev_dma *cmd,

@@ -89,7 +89,7 @@ int itd_dma_api_dma(struct itd_file *f, struct iommu_testdev_dma *cmd,
 		.op = cmd->op,
 		.len = cmd->length,
 	};
-	u32 result;
+	u32 result, replay_flags = 0;
 	int rc;
 
 	if (cmd->iova || cmd->src_iova || !dst)
@@ -116,7 +116,8 @@ int itd_dma_api_dma(struct itd_file *f, struct iommu_testdev_dma *cmd,
 	req.iova = dm.iova;
 	req.expect_phys = itd_buf_phys(dst, cmd->buf_offset, cmd->length);
 
-	rc = itd_dma_fire(idev, &req, &cmd->out_result);
+	cmd->out_flags = 0;
+	rc = itd_dma_fire(idev, &req, &cmd->out_result, &cmd->out_flags);
 	itd_dma_unmap_range(dev, &sm);
 	itd_dma_unmap_range(dev, &dm);
 	if (rc < 0)
@@ -124,18 +125,15 @@ int itd_dma_api_dma(struct itd_file *f, struct iommu_testdev_dma *cmd,
 	cmd->out_status = rc;
 	cmd->iova = req.iova;
 	cmd->src_iova = req.src_iova;
-	cmd->out_flags = itd_buf_check(dst, cmd->buf_offset, cmd->length,
-				       canary);
-	if (req.expect_phys &&
-	    (idev->ops->caps & IOMMU_TESTDEV_CAP_DEV_VERIFY))
-		cmd->out_flags |= IOMMU_TESTDEV_DMA_DEV_VERIFIED;
+	cmd->out_flags |= itd_buf_check(dst, cmd->buf_offset, cmd->length,
+					canary);
 	rc = 0;
 
 	if (replay) {
 		/* The same DMA at the IOVA dma_unmap just gave back. */
 		itd_buf_fill(dst, cmd->buf_offset, cmd->length,
 			     IOMMU_TESTDEV_CANARY);
-		rc = itd_dma_fire(idev, &req, &result);
+		rc = itd_dma_fire(idev, &req, &result, &replay_flags);
 		if (rc < 0)
 			goto out;
 		if (rc == IOMMU_TESTDEV_STATUS_FAULT)
