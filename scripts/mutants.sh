@@ -1,0 +1,57 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# mutants.sh [guest]: break the driver on purpose, one way at a time, and
+# check that the suite notices.  Each mutant is a one-line edit of a copy
+# of the sources; a mutant the suite passes is a hole in the tests.
+# Prints "killed" or "SURVIVED" per mutant; exits non-zero if any survived.
+#   make mutants                   on arm64-smmuv3
+#   scripts/mutants.sh x86_64-vtd  on another guest
+#   ITD_MUTANTS="name ..."         only these
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+guest=${1:-arm64-smmuv3}
+D=drivers/iommu_testdev
+
+# name @ file @ sed expression @ what a real driver bug of this kind is
+mutants=(
+	"dma-page-off@$D/mode_dma_api.c@s/req.iova = dm.iova;/req.iova = dm.iova + PAGE_SIZE;/@DMA-API DMA aimed one page off"
+	"map-page-off@$D/mode_owned.c@s/PFN_PHYS(pfn), (j - i)/PFN_PHYS(pfn + 1), (j - i)/@IOMMU mapping of the wrong page"
+	"unmap-skipped@$D/mode_owned.c@s/size_t got = iommu_unmap(idev->domain, node->start, size);/size_t got = size;/@UNMAP that leaves the IOMMU (and its TLB) as it was"
+	"readonly-dropped@$D/mode_owned.c@s/prot |= IOMMU_READ;/prot |= IOMMU_READ | IOMMU_WRITE;/@read-only mapping made writable"
+	"fault-ignored@$D/engine_itd.c@s/return IOMMU_TESTDEV_STATUS_FAULT;/return IOMMU_TESTDEV_STATUS_OK;/@device fault reported as success"
+	"result-unchecked@$D/buffer.c@s/if (c.all_pattern)/if (1)/@CPU check of the landing place skipped"
+	"oracle-page-off@$D/buffer.c@s/return page_to_phys(buf->pages\[first\]) + offset_in_page(offset);/return page_to_phys(buf->pages[first]) + PAGE_SIZE + offset_in_page(offset);/@wrong expected physical address"
+	"canary-unchecked@$D/buffer.c@s/c->all_canary = false;/c->all_canary = true;/@bytes outside the target not checked"
+)
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+survived=0 total=0
+for m in "${mutants[@]}"; do
+	IFS='@' read -r name file expr what <<<"$m"
+	[[ -z ${ITD_MUTANTS:-} || " $ITD_MUTANTS " == *" $name "* ]] || continue
+	total=$((total + 1))
+	rm -rf "$tmp/src"
+	mkdir -p "$tmp/src"
+	(cd "$REPO" && tar cf - Kbuild drivers include tools/testing/selftests/iommu_testdev) |
+		tar xf - -C "$tmp/src"
+	sed -i "$expr" "$tmp/src/$file"
+	if cmp -s "$REPO/$file" "$tmp/src/$file"; then
+		itd_log "mutant $name: the edit no longer applies to $file"
+		survived=$((survived + 1))
+		continue
+	fi
+	itd_log "mutant $name: $what"
+	# A broken driver can wedge the guest: give up on it sooner.
+	if ITD_SRC=$tmp/src ITD_OUT=$tmp/out ITD_NO_SETUP=1 \
+		ITD_TIMEOUT=${ITD_TIMEOUT:-150} "$SCRIPTS/run.sh" "$guest" \
+		>"$tmp/run.log" 2>&1; then
+		echo "# mutant $name: SURVIVED ($what)"
+		survived=$((survived + 1))
+	else
+		echo "# mutant $name: killed: $(grep -m1 -o '[0-9]* failed' "$tmp/run.log" || echo 'run failed')"
+	fi
+done
+echo "# $((total - survived)) of $total mutants killed on $guest"
+[[ $survived == 0 ]]

@@ -1,0 +1,354 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Lifecycle: module unload while a file is open, repeated unload and
+ * load, the device removed (hot-unplug) under open files and live
+ * mappings and brought back, and a fail_nth sweep over the ioctls.  These
+ * take the device away from everyone: run them last, alone.
+ */
+#include <sys/syscall.h>
+#include <sys/stat.h>
+
+#include "iommu_testdev_utils.h"
+
+#define MODNAME "iommu_testdev"
+
+static bool itd_module_loaded(void)
+{
+	return !access("/sys/module/" MODNAME "/refcnt", F_OK);
+}
+
+/* Wait up to @ms for /dev/iommu_testdevN to open; returns the fd or -1. */
+static int itd_wait_open(int ms)
+{
+	char path[64];
+	int fd;
+
+	for (; ms > 0; ms -= 20) {
+		fd = itd_open_dev(path, sizeof(path));
+		if (fd >= 0)
+			return fd;
+		usleep(20000);
+	}
+	return -1;
+}
+
+/* The PCI address of the device behind @fd, as sysfs names it. */
+static void itd_bdf(const struct iommu_testdev_info *info, char *bdf,
+		    size_t len)
+{
+	snprintf(bdf, len, "%04x:%02x:%02x.%x", info->pci_segment,
+		 info->pci_rid >> 8, (info->pci_rid >> 3) & 0x1f,
+		 info->pci_rid & 7);
+}
+
+static int write_file(const char *path, const char *s)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = write(fd, s, strlen(s));
+	close(fd);
+	return n < 0 ? -errno : 0;
+}
+
+/* A DMA-API DMA on a fresh buffer lands: the device works. */
+static void __device_works(struct __test_metadata *_metadata, int fd)
+{
+	struct iommu_testdev_dma d;
+	struct itd_tbuf b;
+
+	ASSERT_EQ(0, itd_buf_new(fd, ITD_BUF_DRIVER, itd_page_size(), 0, &b));
+	ASSERT_EQ(0, _test_cmd_dma_write(fd, 0, 64, b.id, 64,
+					 IOMMU_TESTDEV_DMA_F_CANARY, &d));
+	ASSERT_EQ(IOMMU_TESTDEV_DMA_LANDED | IOMMU_TESTDEV_DMA_TOUCHED |
+		  IOMMU_TESTDEV_DMA_CANARY_OK,
+		  d.out_flags & ~IOMMU_TESTDEV_DMA_DEV_VERIFIED);
+	itd_buf_del(fd, &b);
+}
+
+#define device_works(fd) __device_works(_metadata, fd)
+
+/* No state: the fixture only gives the tests their timeouts. */
+FIXTURE(lifecycle) {
+	int unused;
+};
+
+FIXTURE_SETUP(lifecycle)
+{
+}
+
+FIXTURE_TEARDOWN(lifecycle)
+{
+}
+
+/* An open file pins the module: unload is refused, not raced. */
+TEST_F(lifecycle, unload_refused_while_open)
+{
+	char path[64];
+	int fd;
+
+	fd = itd_open_dev(path, sizeof(path));
+	if (fd == -ENOENT)
+		SKIP(return, ITD_NO_DEVICE_MSG);
+	ASSERT_LE(0, fd);
+	if (!itd_module_loaded())
+		SKIP(return, "the driver is built in");
+	ASSERT_EQ(-1, syscall(SYS_delete_module, MODNAME, O_NONBLOCK));
+	ASSERT_TRUE(errno == EWOULDBLOCK || errno == EBUSY)
+		TH_LOG("delete_module: %s", strerror(errno));
+	device_works(fd);
+	close(fd);
+}
+
+/*
+ * Unload and load the module again and again.  $ITD_MODULE names the .ko
+ * to load; its parameters are carried over from the loaded module.
+ */
+TEST_F_TIMEOUT(lifecycle, reload_100, 300)
+{
+	const char *ko = getenv("ITD_MODULE");
+	char params[64] = "", buf[32];
+	struct iommu_testdev_info info;
+	int i, fd, mfd, rounds = 100;
+	FILE *f;
+
+	if (!itd_module_loaded())
+		SKIP(return, "the driver is built in or not loaded");
+	if (!ko || access(ko, R_OK))
+		SKIP(return, "set ITD_MODULE=<path of iommu-testdev.ko> to reload it");
+	f = fopen("/sys/module/" MODNAME "/parameters/edu_dma_bits", "r");
+	if (f) {
+		if (fgets(buf, sizeof(buf), f))
+			snprintf(params, sizeof(params), "edu_dma_bits=%u",
+				 (unsigned int)strtoul(buf, NULL, 10));
+		fclose(f);
+	}
+	fd = itd_wait_open(100);
+	if (fd < 0)
+		SKIP(return, ITD_NO_DEVICE_MSG);
+	ASSERT_EQ(0, _test_cmd_get_info(fd, &info));
+	close(fd);
+	/* edu spends 100 ms loading its pattern at every probe. */
+	if (info.engine == IOMMU_TESTDEV_ENGINE_EDU)
+		rounds = 30;
+
+	for (i = 0; i < rounds; i++) {
+		ASSERT_EQ(0, syscall(SYS_delete_module, MODNAME, O_NONBLOCK))
+			TH_LOG("round %d: delete_module: %s", i, strerror(errno));
+		mfd = open(ko, O_RDONLY | O_CLOEXEC);
+		ASSERT_LE(0, mfd);
+		ASSERT_EQ(0, syscall(SYS_finit_module, mfd, params, 0))
+			TH_LOG("round %d: finit_module: %s", i, strerror(errno));
+		close(mfd);
+		fd = itd_wait_open(2000);
+		ASSERT_LE(0, fd) TH_LOG("round %d: no device node", i);
+		if (i % 10 == 0)
+			device_works(fd);
+		close(fd);
+	}
+	ksft_print_msg("reload: %d unload/load cycles (%s)\n", rounds,
+		       params[0] ? params : "no parameters");
+}
+
+/*
+ * Hot-unplug: remove the PCI device under two open files, one of them
+ * owning a domain with live mappings and an mmap of a buffer.  Every
+ * ioctl then says ENODEV, the memory stays usable until closed, nothing
+ * leaks; a rescan brings the device back and it works.
+ */
+TEST_F_TIMEOUT(lifecycle, unplug_replug, 120)
+{
+	struct iommu_testdev_owned_attach a;
+	struct iommu_testdev_info info;
+	struct iommu_testdev_dma d;
+	char bdf[32], path[128], name[64];
+	struct itd_tbuf b, b2;
+	int cycle, cycles = 5, fd, fd2;
+
+	fd = itd_wait_open(100);
+	if (fd < 0)
+		SKIP(return, ITD_NO_DEVICE_MSG);
+	ASSERT_EQ(0, _test_cmd_get_info(fd, &info));
+	close(fd);
+	itd_bdf(&info, bdf, sizeof(bdf));
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/remove", bdf);
+	if (access(path, W_OK))
+		SKIP(return, "no %s", path);
+
+	for (cycle = 0; cycle < cycles; cycle++) {
+		fd = itd_wait_open(5000);
+		ASSERT_LE(0, fd) TH_LOG("cycle %d: device did not come back",
+					cycle);
+		fd2 = itd_open_dev(name, sizeof(name));
+		ASSERT_LE(0, fd2);
+		ASSERT_EQ(0, itd_buf_new(fd, ITD_BUF_DRIVER, itd_page_size(),
+					 0, &b));
+		ASSERT_EQ(0, itd_buf_new(fd2, ITD_BUF_USER, itd_page_size(),
+					 0, &b2));
+		if (info.caps & IOMMU_TESTDEV_CAP_OWNED) {
+			ASSERT_EQ(0, _test_cmd_owned_attach(fd, &a));
+			ASSERT_EQ(0, _test_cmd_map(fd, b.id, 0, b.len, 0x1000000,
+						   ITD_RW));
+			ASSERT_EQ(0, _test_cmd_dma_write(fd, 0x1000000, 16,
+							 b.id, 0, 0, &d));
+			ASSERT_NE(0, d.out_flags & IOMMU_TESTDEV_DMA_LANDED);
+		}
+
+		ASSERT_EQ(0, write_file(path, "1"));
+
+		ASSERT_EQ(-1, _test_cmd_get_info(fd, &info));
+		ASSERT_EQ(ENODEV, errno);
+		ASSERT_EQ(-1, _test_cmd_dma_write(fd, 0x1000000, 16, b.id, 0,
+						  0, &d));
+		ASSERT_EQ(ENODEV, errno);
+		ASSERT_EQ(-1, _test_cmd_dma_write(fd2, 0, 16, b2.id, 0, 0, &d));
+		ASSERT_EQ(ENODEV, errno);
+		ASSERT_EQ(-1, _test_cmd_owned_attach(fd2, &a));
+		ASSERT_EQ(ENODEV, errno);
+		/* The memory is the caller's until it lets go. */
+		memset(b.p, 0x11, b.len);
+		memset(b2.p, 0x22, b2.len);
+		itd_buf_del(fd, &b);
+		itd_buf_del(fd2, &b2);
+		close(fd);
+		close(fd2);
+
+		ASSERT_EQ(0, write_file("/sys/bus/pci/rescan", "1"));
+		fd = itd_wait_open(5000);
+		ASSERT_LE(0, fd) TH_LOG("cycle %d: no device after rescan",
+					cycle);
+		ASSERT_EQ(0, _test_cmd_get_info(fd, &info));
+		device_works(fd);
+		close(fd);
+	}
+	ksft_print_msg("unplug: %d remove/rescan cycles of %s with open files\n",
+		       cycles, bdf);
+}
+
+/* ---- fail_nth ------------------------------------------------------- */
+
+static int fail_nth_fd(void)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/self/task/%ld/fail-nth",
+		 (long)syscall(SYS_gettid));
+	return open(path, O_RDWR | O_CLOEXEC);
+}
+
+/* Let fail-nth reach GFP_KERNEL and order-0 allocations too. */
+static bool fail_nth_setup(void)
+{
+	static const char * const knobs[][2] = {
+		{ "/sys/kernel/debug/failslab/ignore-gfp-wait", "N" },
+		{ "/sys/kernel/debug/fail_page_alloc/ignore-gfp-wait", "N" },
+		{ "/sys/kernel/debug/fail_page_alloc/ignore-gfp-highmem", "N" },
+		{ "/sys/kernel/debug/fail_page_alloc/min-order", "0" },
+		{ "/sys/kernel/debug/failslab/verbose", "0" },
+		{ "/sys/kernel/debug/fail_page_alloc/verbose", "0" },
+	};
+	unsigned int i;
+	bool any = false;
+
+	for (i = 0; i < ARRAY_SIZE(knobs); i++)
+		any |= !write_file(knobs[i][0], knobs[i][1]);
+	return any;
+}
+
+/*
+ * One pass of everything the driver allocates for: buffers of both kinds,
+ * a domain, mappings, DMA, and the way back.  Errors are expected (that is
+ * the point); crashes, leaks and a device left in a bad state are not.
+ */
+static int fail_nth_pass(int fd, void *user, size_t pg, bool owned)
+{
+	struct iommu_testdev_owned_attach a;
+	struct iommu_testdev_dma d;
+	__u32 id1, id2;
+	int err = 0;
+
+	if (_test_cmd_buf_alloc(fd, 0, 4 * pg, 0, &id1, NULL, NULL))
+		return -errno;
+	if (_test_cmd_buf_alloc(fd, IOMMU_TESTDEV_BUF_PIN, 4 * pg,
+				(uintptr_t)user, &id2, NULL, NULL)) {
+		err = -errno;
+		goto free1;
+	}
+	if (_test_cmd_dma_write(fd, 0, 64, id2, 8, IOMMU_TESTDEV_DMA_F_CANARY,
+				&d)) {
+		err = -errno;
+		goto free2;
+	}
+	if (!owned)
+		goto free2;
+	if (_test_cmd_owned_attach(fd, &a)) {
+		err = -errno;
+		goto free2;
+	}
+	if (_test_cmd_map(fd, id1, 0, 4 * pg, 0x1000000, ITD_RW) ||
+	    _test_cmd_map(fd, id2, 0, 4 * pg, 0x2000000, ITD_RW) ||
+	    _test_cmd_dma_write(fd, 0x2000010, 64, id2, 16, 0, &d) ||
+	    _test_cmd_unmap(fd, 0x1000000, 0x2000000, NULL))
+		err = -errno;
+	if (_test_cmd_simple(fd, IOMMU_TESTDEV_OWNED_DETACH) && !err)
+		err = -errno;
+free2:
+	_test_cmd_buf_free(fd, id2);
+free1:
+	_test_cmd_buf_free(fd, id1);
+	return err;
+}
+
+TEST_F_TIMEOUT(lifecycle, fail_nth_sweep, 300)
+{
+	struct iommu_testdev_info info;
+	size_t pg = itd_page_size();
+	int nfd, fd, n, err, points = 0, errors = 0;
+	char buf[16];
+	void *user;
+
+	nfd = fail_nth_fd();
+	if (nfd < 0)
+		SKIP(return, "no fail-nth: kernel lacks CONFIG_FAULT_INJECTION");
+	if (!fail_nth_setup())
+		SKIP(return, "no failslab/fail_page_alloc in debugfs");
+	fd = itd_wait_open(100);
+	if (fd < 0)
+		SKIP(return, ITD_NO_DEVICE_MSG);
+	ASSERT_EQ(0, _test_cmd_get_info(fd, &info));
+	user = mmap(NULL, 4 * pg, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	ASSERT_NE(MAP_FAILED, user);
+	/* The sequence must work without injection first. */
+	ASSERT_EQ(0, fail_nth_pass(fd, user, pg,
+				   info.caps & IOMMU_TESTDEV_CAP_OWNED));
+
+	for (n = 1; n < 10000; n++) {
+		snprintf(buf, sizeof(buf), "%d", n);
+		ASSERT_LT(0, pwrite(nfd, buf, strlen(buf), 0));
+		err = fail_nth_pass(fd, user, pg,
+				    info.caps & IOMMU_TESTDEV_CAP_OWNED);
+		memset(buf, 0, sizeof(buf));
+		ASSERT_LT(0, pread(nfd, buf, sizeof(buf) - 1, 0));
+		/* Disarm before anything else allocates. */
+		ASSERT_LT(0, pwrite(nfd, "0", 1, 0));
+		if (err)
+			errors++;
+		if (strtol(buf, NULL, 10) != 0)
+			break;	/* the n-th allocation was never reached */
+		points++;
+		/* Whatever failed, the device is usable and ours again. */
+		ASSERT_EQ(0, _test_cmd_get_info(fd, &info));
+		ASSERT_EQ(IOMMU_TESTDEV_MODE_DMA_API, info.mode);
+	}
+	ASSERT_LT(0, points);
+	ksft_print_msg("fail_nth: %d injection points, %d passes saw an error\n",
+		       points, errors);
+	device_works(fd);
+	close(fd);
+	close(nfd);
+}
+
+TEST_HARNESS_MAIN
