@@ -17,6 +17,10 @@ cp "$REPO/include/uapi/linux/iommu_testdev.h" "$tree/include/uapi/linux/"
 cp "$REPO"/tools/testing/selftests/iommu_testdev/* "$tree/tools/testing/selftests/iommu_testdev/"
 mkdir -p "$tree/Documentation/misc-devices"
 cp "$REPO/Documentation/iommu_testdev.rst" "$tree/Documentation/misc-devices/"
+idx=$tree/Documentation/misc-devices/index.rst
+if [[ -f $idx ]] && ! grep -q '^   iommu_testdev$' "$idx"; then
+	sed -i '0,/^   isl29003$/s//   iommu_testdev\n   isl29003/' "$idx"
+fi
 
 if ! grep -q 'drivers/iommu_testdev/Kconfig' "$tree/drivers/Kconfig"; then
 	# Before the menu closes.

@@ -100,6 +100,9 @@ static int edu_xfer(struct itd_dev *idev, u64 src, u64 dst, u32 len, u32 dir)
 		}
 		msleep(20);
 	}
+	/* A late interrupt must not complete the next transfer early. */
+	writel(EDU_IRQ_DMA, idev->regs + EDU_REG_IRQ_ACK);
+	synchronize_irq(p->irq);
 	return -ETIMEDOUT;
 }
 

@@ -56,14 +56,24 @@ static void itd_dma_unmap_range(struct device *dev, struct itd_dma_map *m)
 }
 
 /*
- * Replaying at an unmapped IOVA is safe only while nothing else can be
- * given that IOVA: the default domain must serve this device alone (or be
- * dma-direct, where the IOVA is our own page).  The pages stay ours until
- * after the replay.
+ * Replaying at an unmapped IOVA is safe only in a translating DMA domain
+ * that serves this device alone: then nothing else can be handed that IOVA
+ * meanwhile, and the pages stay ours until after the replay.  Without one
+ * (no IOMMU, identity) the DMA API may have bounced the buffer through
+ * swiotlb, whose slot is no longer ours once unmapped; an untrusted device
+ * may be bounced even by iommu-dma.
  */
-static bool itd_replay_safe(struct device *dev)
+static bool itd_replay_safe(struct itd_dev *idev)
 {
-	return itd_group_devices(dev) <= 1;
+	struct device *dev = itd_to_dev(idev);
+	struct iommu_domain *domain = iommu_get_domain_for_dev(dev);
+
+	if (!domain || idev->pdev->untrusted)
+		return false;
+	if (domain->type != IOMMU_DOMAIN_DMA &&
+	    domain->type != IOMMU_DOMAIN_DMA_FQ)
+		return false;
+	return itd_group_devices(dev) == 1;
 }
 
 /**
@@ -96,8 +106,7 @@ int itd_dma_api_dma(struct itd_file *f, struct iommu_testdev_dma *cmd,
 		return -EINVAL;
 	if (copy != !!src)
 		return -EINVAL;
-	if (replay && (copy ||
-		       !itd_replay_safe(dev)))
+	if (replay && (copy || !itd_replay_safe(idev)))
 		return -EOPNOTSUPP;
 
 	/* CPU writes first: dma_map hands the memory to the device. */

@@ -33,8 +33,10 @@
  *  - ENOENT: an unknown buffer id, or no mapping in an UNMAP range.
  *  - EEXIST: a MAP range overlaps an existing mapping.
  *  - EBUSY: another file owns the device, or the object is in use.
- *  - ENODEV: the device was unplugged; only close() is useful now.
- *  - EPERM: the operation would aim DMA at memory the caller did not map.
+ *  - ENODEV: the device was unplugged.  Buffers can still be freed and
+ *    their mmap()s stay usable; close() releases everything.
+ *  - EPERM: open() without CAP_SYS_RAWIO; IOMMUFD_BIND where iommufd
+ *    refuses the device (no MSI isolation, or the DMA API owns it).
  */
 
 #define IOMMU_TESTDEV_TYPE 0xB6

@@ -136,7 +136,7 @@ TEST_F(uapi, buf_alloc_fields)
 	test_err_buf_alloc(E2BIG, 0, 1ULL << 40, 0);
 	test_err_buf_alloc(E2BIG, 0, ~0ULL & ~((__u64)pg - 1), 0);
 	/* Beyond what one physically contiguous allocation can be. */
-	test_err_buf_alloc(EINVAL, 0, 64ULL << 20, 0);
+	test_err_buf_alloc(EINVAL, 0, (__u64)pg << 14, 0);
 	test_err_buf_alloc(EINVAL, IOMMU_TESTDEV_BUF_PIN, pg, 0);
 	test_err_buf_alloc(EINVAL, IOMMU_TESTDEV_BUF_PIN, pg,
 			   (uintptr_t)mem + 1);
@@ -398,7 +398,7 @@ TEST_F(uapi, iommufd_fields)
 	b.flags = 1;
 	test_ioctl_err(EOPNOTSUPP, IOMMU_TESTDEV_IOMMUFD_BIND, &b);
 	b.flags = 0;
-	if (!(self->info.caps & IOMMU_TESTDEV_CAP_IOMMUFD)) {
+	if (access("/dev/iommu", F_OK)) {
 		b.iommufd = nul;
 		test_ioctl_err(EOPNOTSUPP, IOMMU_TESTDEV_IOMMUFD_BIND, &b);
 		test_ioctl_err(EOPNOTSUPP, IOMMU_TESTDEV_IOMMUFD_ATTACH, &a);
