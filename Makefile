@@ -1,0 +1,71 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# Host-side entry points.  Kbuild reads ./Kbuild (not this file) for M= builds.
+#
+#   make run      setup + build + boot the arm64 SMMUv3 guest and judge it
+#   make check    everything CI runs: every guest in CHECK_GUESTS
+#   make lint     checkpatch --strict, kernel-doc, sparse, W=1, sphinx -W
+#   make bench    the benchmark on each guest in GUESTS, one table
+#   make mutants  break the driver on purpose; the suite must notice
+#   make dkms-check  dkms install against the installed headers
+#   make module   an ordinary out-of-tree build against KDIR
+#   make shell GUEST=<guest>   boot a guest with the suite and get a shell
+#
+# Variables: GUESTS (for run), CHECK_GUESTS, KDIR, KERNEL (+KDIR, MODDIR:
+# boot your own kernel), QEMU_SYSTEM_AARCH64, QEMU_SYSTEM_X86_64, ITD_OUT,
+# ITD_CACHE, ITD_PARALLEL, ITD_TIMEOUT (see scripts/*.sh).
+
+KDIR ?= /lib/modules/$(shell uname -r)/build
+GUESTS ?= arm64-smmuv3
+GUEST ?= arm64-smmuv3
+CHECK_GUESTS ?= check
+LINT ?= lint
+
+.PHONY: all run check matrix setup module modules_install clean shell help \
+	lint bench mutants dkms-check
+
+all: module
+
+help:
+	@sed -n 's/^#   //p' Makefile
+
+setup:
+	scripts/setup.sh
+
+run:
+	scripts/run.sh $(GUESTS)
+
+check: $(LINT)
+	scripts/run.sh $(CHECK_GUESTS)
+
+matrix:
+	scripts/run.sh all
+
+lint:
+	scripts/setup.sh
+	scripts/lint.sh
+
+bench:
+	scripts/bench.sh $(GUESTS)
+
+mutants:
+	scripts/mutants.sh $(GUEST)
+
+dkms-check:
+	scripts/dkms-check.sh
+
+shell:
+	ITD_INTERACTIVE=1 scripts/run.sh $(GUEST)
+
+module:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
+
+modules_install:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) modules_install
+
+clean:
+	rm -rf out
+	find . \( -name '*.o' -o -name '*.ko' -o -name '*.mod' -o -name '*.mod.c' \
+		-o -name '.*.cmd' -o -name 'modules.order' -o -name 'Module.symvers' \
+		-o -name '*.o.d' -o -name '.*.d' \) -not -path './.git/*' -delete
+	rm -rf .tmp_versions

@@ -1,0 +1,75 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# boot.sh <guest>: boot the guest's kernel and initramfs in QEMU (TCG) with a
+# hard timeout; the serial console goes to $ITD_OUT/logs/<guest>.log and
+# $ITD_OUT/logs/<guest>.meta records the engine and wall time for judge.sh.
+#   ITD_TIMEOUT=<s>    hard limit for one guest (default 900)
+#   ITD_ICOUNT=0|1     -icount sleep=off (default: on for edu guests)
+#   ITD_INTERACTIVE=1  console on this terminal, no tests: a shell (itd.shell=1)
+#   ITD_CMDLINE=...    appended to the kernel command line
+#   ITD_ARGS=a,b       run_kselftest.sh arguments (e.g. -t,iommu_testdev:iommu_testdev_test)
+# QEMU exits 0 on poweroff whatever happened: only judge.sh gives a verdict.
+set -euo pipefail
+# shellcheck source-path=SCRIPTDIR
+. "$(dirname "$0")/lib.sh"
+# shellcheck source=scripts/guests.sh
+. "$SCRIPTS/guests.sh"
+
+guest=${1:?usage: boot.sh <guest>}
+itd_guest "$guest"
+itd_guest_check
+[[ -z $G_SKIP ]] || itd_die "$guest cannot run: $G_SKIP"
+itd_kernel "$G_ARCH" "$G_KERNEL"
+
+initrd=$ITD_OUT/initramfs/$guest.cpio
+[[ -f $initrd ]] || initrd=$initrd.gz
+[[ -f $initrd ]] || itd_die "no initramfs for $guest: run scripts/pack.sh $guest"
+
+case $G_ARCH in
+arm64) console=ttyAMA0 ;;
+x86_64) console=ttyS0 ;;
+esac
+cmdline="console=$console panic=-1 rdinit=/init itd.guest=$guest"
+[[ -n $G_MODPARAMS ]] && cmdline+=" itd.modparams=$G_MODPARAMS"
+[[ -n $G_CMDLINE ]] && cmdline+=" $G_CMDLINE"
+[[ -n ${ITD_ARGS:-} ]] && cmdline+=" itd.args=$ITD_ARGS"
+[[ -n ${ITD_INTERACTIVE:-} ]] && cmdline+=" itd.shell=1"
+[[ -n ${ITD_CMDLINE:-} ]] && cmdline+=" $ITD_CMDLINE"
+
+# TCG only: KVM is not usable on the machines this runs on, and the guests
+# are cross-architecture anyway.  Use all host cores as vCPU threads, except
+# for edu: each of its DMAs waits on a 100 ms virtual-time timer, and with
+# -icount sleep=off an idle guest jumps straight to that deadline (a run
+# goes from ~50 s to ~10 s).  ITD_ICOUNT=0/1 overrides the choice.
+accel=(-accel tcg,thread=multi)
+if [[ ${ITD_ICOUNT:-$([[ $G_ENGINE == edu ]] && echo 1 || echo 0)} == 1 ]]; then
+	accel=(-accel tcg -icount shift=auto,sleep=off)
+fi
+# shellcheck disable=SC2054 # commas belong to QEMU options
+qemu_args=("${accel[@]}" -smp 2 -m 2G -nographic -no-reboot
+	-kernel "$KERNEL" -initrd "$initrd" -append "$cmdline"
+	"${G_QEMU[@]}" "${G_TESTDEV[@]}" "${G_EXTRA[@]}")
+
+mkdir -p "$ITD_OUT/logs"
+log=$ITD_OUT/logs/$guest.log
+meta=$ITD_OUT/logs/$guest.meta
+
+if [[ -n ${ITD_INTERACTIVE:-} ]]; then
+	itd_log "boot $guest interactively (Ctrl-A X quits QEMU)"
+	exec "$QEMU" "${qemu_args[@]}"
+fi
+
+itd_log "boot $guest [$G_ENGINE] ($KID)"
+printf 'engine=%s\nkernel=%s\nqemu=%s\ncmdline=%s\nstart=%s\n' \
+	"$G_ENGINE" "$KERNEL" "$QEMU" "$cmdline" "$(date -Is)" >"$meta"
+printf '%q ' "$QEMU" "${qemu_args[@]}" >"$ITD_OUT/logs/$guest.cmd"
+echo >>"$ITD_OUT/logs/$guest.cmd"
+t0=$(itd_now)
+rc=0
+timeout -k 5 "${ITD_TIMEOUT:-900}" "$QEMU" "${qemu_args[@]}" \
+	</dev/null >"$log" 2>&1 || rc=$?
+wall=$(itd_elapsed "$t0")
+printf 'qemu_rc=%s\nwall=%s\n' "$rc" "$wall" >>"$meta"
+[[ $rc == 124 || $rc == 137 ]] && itd_log "boot $guest: timed out after ${ITD_TIMEOUT:-900} s"
+itd_log "boot $guest: QEMU exited $rc after $wall s"
+exit 0

@@ -1,0 +1,59 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# build.sh <arch> [kernel]: build iommu_testdev.ko against the kernel's build
+# tree and the kselftests (static) with the kselftest machinery.
+#   <arch>    arm64 | x86_64
+#   [kernel]  debian (default) | custom:<name>; KERNEL=/KDIR= override both
+# Output: $ITD_OUT/<arch>/<kid>/*.ko and $ITD_OUT/<arch>/kselftest/
+set -euo pipefail
+# shellcheck source-path=SCRIPTDIR
+. "$(dirname "$0")/lib.sh"
+
+arch=${1:?usage: build.sh <arch> [kernel]}
+itd_kernel "$arch" "${2:-debian}"
+A=$ITD_OUT/$arch
+
+# 1. The module.  Kbuild writes objects beside the sources, so build in a
+#    copy; rsync keeps mtimes, so an unchanged tree rebuilds nothing.
+t0=$(itd_now)
+itd_log "build $arch module ($KID, $KREL)"
+mdir=$A/$KID
+mkdir -p "$mdir/src"
+changes=$(rsync -a -i --delete --exclude='*.o' --exclude='*.ko' --exclude='*.mod' --exclude='*.mod.c' \
+	--exclude='.*.cmd' --exclude='modules.order' --exclude='Module.symvers' \
+	--exclude='*.mod.o' --exclude='.tmp_versions' --exclude='*.dwo' --exclude='*.o.d' \
+	--include='/Kbuild' --include='/drivers/***' --include='/include/***' --exclude='/*' \
+	"$SRC/" "$mdir/src/" | grep -v "^\.d" || true)
+[[ -f $mdir/src/Kbuild ]] || itd_die "$SRC/Kbuild is missing"
+stamp="$KDIR $(stat -c %Y "$KDIR/Module.symvers" 2>/dev/null || true)"
+if [[ -z $changes && -f $mdir/.built && $(cat "$mdir/.built") == "$stamp" ]]; then
+	itd_log "build $arch module: up to date"
+else
+	rm -f "$mdir"/*.ko "$mdir/.built"
+	make -s -C "$KDIR" M="$mdir/src" ARCH="$KARCH" CROSS_COMPILE="$CROSS_COMPILE" \
+		CONFIG_IOMMU_TESTDEV=m -j"$JOBS" modules >&2
+	mapfile -t kos < <(find "$mdir/src" -name '*.ko')
+	[[ ${#kos[@]} -gt 0 ]] || itd_die "no .ko built in $mdir/src"
+	cp "${kos[@]}" "$mdir/"
+	echo "$stamp" >"$mdir/.built"
+	itd_log "build $arch module: $(printf '%s ' "${kos[@]##*/}")($(itd_elapsed "$t0") s)"
+fi
+
+# 2. The selftests, statically linked, through tools/testing/selftests of the
+#    unpacked linux-source with our collection and uAPI header copied in.
+t0=$(itd_now)
+itd_log "build $arch kselftest"
+[[ -e $LINUX_SRC/.stamp-unpacked ]] || itd_die "no linux-source in $LINUX_SRC: run scripts/setup.sh"
+ksrc=$LINUX_SRC/tools/testing/selftests/iommu_testdev
+rsync -a --delete "$SRC/tools/testing/selftests/iommu_testdev/" "$ksrc/"
+if [[ -f $SRC/include/uapi/linux/iommu_testdev.h ]]; then
+	rsync -a "$SRC/include/uapi/linux/iommu_testdev.h" "$LINUX_SRC/include/uapi/linux/"
+fi
+hdrs=$ITD_CACHE/uapi-headers/$arch/include
+inst=$A/kselftest
+rm -rf "$inst"
+make -s -C "$LINUX_SRC/tools/testing/selftests" TARGETS=iommu_testdev ARCH="$KARCH" \
+	CROSS_COMPILE="$CROSS_COMPILE" O="$A/kselftest-build" KSFT_INSTALL_PATH="$inst" \
+	KHDR_INCLUDES="-isystem $hdrs" USERLDFLAGS=-static -j"$JOBS" install >&2
+[[ -s $inst/kselftest-list.txt ]] || itd_die "kselftest install produced no kselftest-list.txt"
+itd_log "build $arch kselftest: $(cut -d: -f2 "$inst/kselftest-list.txt" | tr '\n' ' ')($(itd_elapsed "$t0") s)"

@@ -1,0 +1,93 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# /init of the test initramfs (busybox sh).  Kernel command line:
+#   itd.guest=<name>          printed in the markers
+#   itd.modparams=a=1,b=2     iommu_testdev.ko parameters (commas become spaces)
+#   itd.args=<args>           extra run_kselftest.sh arguments (commas become spaces)
+#   itd.shell=1               drop to a shell instead of powering off (interactive use)
+#   itd.bench=<s>             run iommu_testdev_bench (<s> seconds a measurement) instead
+#   itd.loglevel=N            console loglevel while the tests run (default 4: err and worse)
+# Prints "ITD-BEGIN", "ITD-INSMOD rc=N", then the KTAP of run_kselftest.sh,
+# then "ITD-END rc=N" and the kernel log of the run between "ITD-DMESG-BEGIN"
+# and "ITD-DMESG-END"; scripts/judge.sh reads these.
+export PATH=/usr/sbin:/usr/bin:/sbin:/bin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev 2>/dev/null
+mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
+mount -t tmpfs tmpfs /tmp
+mkdir -p /dev/pts && mount -t devpts devpts /dev/pts 2>/dev/null
+# runner.sh logs to /dev/stdout: devtmpfs has no such links (udev makes them).
+ln -sf /proc/self/fd /dev/fd
+ln -sf /proc/self/fd/0 /dev/stdin
+ln -sf /proc/self/fd/1 /dev/stdout
+ln -sf /proc/self/fd/2 /dev/stderr
+
+guest=unknown modparams='' args='' shell='' bench='' loglevel=4
+# shellcheck disable=SC2013 # the command line is words
+for opt in $(cat /proc/cmdline); do
+	case $opt in
+	itd.guest=*) guest=${opt#itd.guest=} ;;
+	itd.modparams=*) modparams=$(echo "${opt#itd.modparams=}" | tr , ' ') ;;
+	itd.args=*) args=$(echo "${opt#itd.args=}" | tr , ' ') ;;
+	itd.shell=*) shell=${opt#itd.shell=} ;;
+	itd.bench=*) bench=${opt#itd.bench=} ;;
+	itd.loglevel=*) loglevel=${opt#itd.loglevel=} ;;
+	esac
+done
+echo "ITD-BEGIN guest=$guest kernel=$(uname -r) machine=$(uname -m)"
+
+# Kernel modules the guest needs, in dependency order (pack.sh wrote the list).
+if [ -s /etc/itd-modules ]; then
+	while read -r ko; do
+		insmod "/lib/modules/$ko" || echo "ITD-WARN insmod $ko failed"
+	done </etc/itd-modules
+fi
+
+rc=0
+for ko in /lib/modules/itd/*.ko; do
+	[ -e "$ko" ] || continue
+	# shellcheck disable=SC2086 # word splitting wanted
+	insmod "$ko" $modparams
+	r=$?
+	[ $r = 0 ] || rc=$r
+	# iommu_testdev_lifecycle reloads it from here.
+	export ITD_MODULE="$ko"
+done
+echo "ITD-INSMOD rc=$rc"
+for d in /dev/iommu_testdev*; do [ -e "$d" ] && echo "ITD-DEV $d"; done
+
+if [ -n "$bench" ]; then
+	# The benchmark prints "bench: <name> <value> <unit>" lines.
+	echo "ITD-BENCH-BEGIN"
+	/kselftest/iommu_testdev/iommu_testdev_bench "$bench"
+	echo "ITD-BENCH-END rc=$?"
+elif [ -n "$shell" ]; then
+	echo "ITD: itd.shell set; run /kselftest/run_kselftest.sh yourself; poweroff -f to leave"
+	setsid cttyhack sh
+else
+	# Kernel messages printed while a test writes its KTAP can cut a result
+	# line in two: during the run the console shows only err and worse
+	# (oopses and panics force their way through); the whole kernel log
+	# of the run follows between ITD-DMESG markers.
+	dmesg -c >/dev/null
+	echo "$loglevel" >/proc/sys/kernel/printk
+	# shellcheck disable=SC2086
+	/kselftest/run_kselftest.sh $args
+	rc=$?
+	echo 7 >/proc/sys/kernel/printk
+	echo "ITD-END rc=$rc"
+	# Debug kernels: what leaked during the run (judge.sh fails on any).
+	if [ -w /sys/kernel/debug/kmemleak ]; then
+		echo scan >/sys/kernel/debug/kmemleak
+		echo scan >/sys/kernel/debug/kmemleak
+		echo "ITD-KMEMLEAK-BEGIN"
+		cat /sys/kernel/debug/kmemleak
+		echo "ITD-KMEMLEAK-END"
+	fi
+	echo "ITD-DMESG-BEGIN"
+	dmesg
+	echo "ITD-DMESG-END"
+fi
+sync
+poweroff -f

@@ -1,0 +1,149 @@
+# shellcheck shell=bash disable=SC2034,SC2054 # a library: its variables are used by the sourcing scripts
+# SPDX-License-Identifier: GPL-2.0
+# The guest table: one entry per QEMU machine the suite runs on.  Source it.
+#
+# itd_guest <name> sets:
+#   G_ARCH      arm64 | x86_64
+#   G_KERNEL    debian | debian:<flavour> (e.g. debian:arm64-16k) | custom:<name>
+#   G_QEMU      QEMU arguments of the machine and its IOMMU (array)
+#   G_EXTRA     more devices after the test device (array)
+#   G_CMDLINE   extra kernel command line
+#   G_MODULES   kernel modules loaded (with their dependencies) before iommu_testdev.ko
+#   G_SKIP      non-empty: why this QEMU cannot build the guest (set by itd_guest_check)
+#   G_ENGINE    iommu-testdev | edu; G_TESTDEV the -device argument; G_MODPARAMS
+# To add a guest: add a case below (and its name to ITD_GUESTS_ALL); use
+# need_device / need_prop so that a QEMU lacking something skips it with a reason.
+
+ITD_GUESTS_BASE="arm64-smmuv3 arm64-virtio-iommu x86_64-vtd x86_64-virtio-iommu"
+ITD_GUESTS_MATRIX="x86_64-vtd-sm x86_64-vtd-aw48 x86_64-vtd-nocm x86_64-amd-iommu
+	arm64-16k-smmuv3 arm64-smmuv3-s2 arm64-smmuv3-nested
+	arm64-smmuv3-iommufd x86_64-vtd-iommufd"
+ITD_GUESTS_DEBUG="arm64-smmuv3-debug"
+ITD_GUESTS_ALL="$ITD_GUESTS_BASE $ITD_GUESTS_MATRIX $ITD_GUESTS_DEBUG"
+# What make check (and CI) runs: everything; guests the QEMU cannot build
+# are listed as skipped with the reason.
+ITD_GUESTS_CHECK=$ITD_GUESTS_ALL
+
+ARM64_VIRT="virt,gic-version=3"
+ARM64_CPU=(-cpu max,pauth-impdef=on)  # plain "max" emulates pointer auth: 2x slower
+X86_Q35="q35,kernel-irqchip=split"
+
+itd_guest() {
+	G_NAME=$1 G_ARCH='' G_KERNEL=debian G_QEMU=() G_EXTRA=() G_CMDLINE='' G_MODULES=''
+	G_NEEDS=()
+	case $1 in
+	# --- base guests (make check) ---
+	arm64-smmuv3)
+		G_ARCH=arm64
+		G_QEMU=(-M "$ARM64_VIRT,iommu=smmuv3" "${ARM64_CPU[@]}")
+		G_EXTRA=(-device pci-testdev)  # same ids as iommu-testdev: must stay unbound
+		;;
+	arm64-virtio-iommu)
+		G_ARCH=arm64
+		G_QEMU=(-M "$ARM64_VIRT" "${ARM64_CPU[@]}" -device virtio-iommu-pci)
+		G_MODULES=virtio_iommu
+		;;
+	x86_64-vtd)
+		G_ARCH=x86_64
+		G_QEMU=(-M "$X86_Q35" -device intel-iommu,intremap=on,caching-mode=on)
+		G_CMDLINE="intel_iommu=on"
+		;;
+	x86_64-virtio-iommu)
+		G_ARCH=x86_64
+		G_QEMU=(-M q35 -device virtio-iommu-pci)
+		G_MODULES=virtio_iommu
+		;;
+	# --- matrix variants ---
+	x86_64-vtd-sm)  # scalable mode (first-level tables in 6.12)
+		itd_guest x86_64-vtd
+		G_NAME=$1 G_QEMU=(-M "$X86_Q35" -device intel-iommu,intremap=on,caching-mode=on,x-scalable-mode=on)
+		G_NEEDS=("prop intel-iommu x-scalable-mode")
+		;;
+	x86_64-vtd-aw48)  # 4-level page tables
+		itd_guest x86_64-vtd
+		G_NAME=$1 G_QEMU=(-M "$X86_Q35" -device intel-iommu,intremap=on,caching-mode=on,aw-bits=48)
+		G_NEEDS=("prop intel-iommu aw-bits")
+		;;
+	x86_64-vtd-nocm)  # no caching mode: the guest's invalidations are not trapped
+		itd_guest x86_64-vtd
+		G_NAME=$1 G_QEMU=(-M "$X86_Q35" -device intel-iommu,intremap=on,caching-mode=off)
+		;;
+	x86_64-amd-iommu)
+		G_ARCH=x86_64
+		G_QEMU=(-M "$X86_Q35" -device amd-iommu,intremap=on)
+		G_CMDLINE="amd_iommu=force_isolation"
+		G_NEEDS=("device amd-iommu")
+		;;
+	arm64-16k-smmuv3)  # Debian's 16k-page kernel: IOMMU granule != CPU page size
+		itd_guest arm64-smmuv3
+		G_NAME=$1 G_KERNEL=debian:arm64-16k
+		;;
+	arm64-smmuv3-s2 | arm64-smmuv3-nested)  # user-creatable SMMUv3 (QEMU 10.1+)
+		G_ARCH=arm64
+		G_QEMU=(-M "$ARM64_VIRT,iommu=none" "${ARM64_CPU[@]}"
+			-device "arm-smmuv3,primary-bus=pcie.0,stage=${1##*-}")
+		G_NEEDS=("device arm-smmuv3" "prop arm-smmuv3 stage")
+		;;
+	arm64-smmuv3-iommufd | x86_64-vtd-iommufd)  # minimal kernels with IOMMUFD (scripts/kernel.sh)
+		itd_guest "${1%-iommufd}"
+		G_NAME=$1 G_KERNEL=custom:$G_ARCH-iommufd G_MODULES=
+		;;
+	arm64-smmuv3-debug)  # KASAN, lockdep, kmemleak, fault injection; a WARN panics
+		itd_guest arm64-smmuv3
+		G_NAME=$1 G_KERNEL=custom:arm64-debug G_MODULES=
+		G_CMDLINE="panic_on_warn=1"
+		;;
+	*)
+		itd_die "unknown guest '$1' (known: ${ITD_GUESTS_ALL//[[:space:]]/ })"
+		;;
+	esac
+}
+
+# QEMU capability probes, cached per binary.
+declare -A _ITD_QHELP
+_qemu_help() { # <qemu> <devices|device name>: fill _ITD_QHELP (not in a subshell)
+	local key="$1 $2"
+	[[ -n ${_ITD_QHELP[$key]+x} ]] && return 0
+	if [[ $2 == devices ]]; then
+		_ITD_QHELP[$key]=$("$1" -device help 2>&1 || true)
+	else
+		_ITD_QHELP[$key]=$("$1" -M none -device "$2,help" 2>&1 || true)
+	fi
+}
+qemu_has_device() {
+	_qemu_help "$1" devices
+	grep -q "name \"$2\"" <<<"${_ITD_QHELP[$1 devices]}"
+}
+qemu_has_prop() {
+	_qemu_help "$1" "$2"
+	grep -q "^  $3=" <<<"${_ITD_QHELP[$1 $2]}"
+}
+
+# itd_guest_check: fill G_SKIP, G_ENGINE, G_TESTDEV, G_MODPARAMS for the
+# guest last selected with itd_guest (needs itd_arch_vars for QEMU).
+itd_guest_check() {
+	local n w
+	G_SKIP=
+	itd_arch_vars "$G_ARCH"
+	if ! command -v "$QEMU" >/dev/null; then
+		G_SKIP="no QEMU binary '$QEMU'"
+		return 0
+	fi
+	for n in "${G_NEEDS[@]}"; do
+		read -r -a w <<<"$n"
+		case ${w[0]} in
+		device) qemu_has_device "$QEMU" "${w[1]}" ||
+			G_SKIP="$QEMU has no user-creatable -device ${w[1]}" ;;
+		prop) qemu_has_prop "$QEMU" "${w[1]}" "${w[2]}" ||
+			G_SKIP="$QEMU's ${w[1]} has no property ${w[2]}" ;;
+		esac
+		[[ -z $G_SKIP ]] || return 0
+	done
+	if qemu_has_device "$QEMU" iommu-testdev; then
+		G_ENGINE=iommu-testdev G_TESTDEV=(-device iommu-testdev) G_MODPARAMS=
+	else
+		# QEMU 7.2's edu masks DMA addresses to 28 bits unless told otherwise.
+		G_ENGINE=edu G_TESTDEV=(-device edu,dma_mask=0xffffffffffffffff)
+		G_MODPARAMS=edu_dma_bits=64
+	fi
+}

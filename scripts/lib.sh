@@ -1,0 +1,94 @@
+# shellcheck shell=bash disable=SC2034 # a library: its variables are used by the sourcing scripts
+# SPDX-License-Identifier: GPL-2.0
+# Common settings for the host-side pipeline.  Source it; do not run it.
+#   ITD_CACHE  downloaded and unpacked packages (default ~/.cache/iommu-testdev)
+#   ITD_OUT    build products, initramfs images, logs, results (default <repo>/out)
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+SCRIPTS=$REPO/scripts
+SRC=${ITD_SRC:-$REPO}                # module and selftest sources (a stand-in tree for testing)
+ITD_CACHE=${ITD_CACHE:-${HOME:-/root}/.cache/iommu-testdev}
+ITD_OUT=${ITD_OUT:-$REPO/out}
+DEB_ROOT=$ITD_CACHE/debian          # dpkg -x of kernel images, headers, kbuild
+LINUX_SRC=$ITD_CACHE/linux-source   # unpacked linux-source-6.12 (selftests lib.mk, checkpatch)
+JOBS=${JOBS:-$(nproc)}
+
+itd_log() { printf '[itd] %s\n' "$*" >&2; }
+itd_die() { printf '[itd] error: %s\n' "$*" >&2; exit 1; }
+
+# Debian architecture name <-> kernel ARCH / QEMU / cross compiler.
+itd_arch_vars() {
+	case $1 in
+	arm64)
+		KARCH=arm64 DEB_ARCH=arm64 FLAVOUR=arm64
+		CROSS_COMPILE=aarch64-linux-gnu-
+		QEMU=${QEMU_SYSTEM_AARCH64:-qemu-system-aarch64}
+		;;
+	x86_64 | amd64)
+		KARCH=x86_64 DEB_ARCH=amd64 FLAVOUR=amd64
+		CROSS_COMPILE=
+		QEMU=${QEMU_SYSTEM_X86_64:-qemu-system-x86_64}
+		;;
+	*) itd_die "unknown arch '$1' (arm64, x86_64)" ;;
+	esac
+}
+
+# The Debian kernel version (e.g. 6.12.117+deb12) that setup.sh fetched.
+itd_debian_version() {
+	[[ -s $DEB_ROOT/version ]] || itd_die "no Debian kernel in $DEB_ROOT: run scripts/setup.sh"
+	cat "$DEB_ROOT/version"
+}
+
+# itd_kernel <arch> <spec>: set KERNEL (image to boot), KDIR (tree to build
+# modules against), MODDIR (lib/modules/<release> or empty), KREL (release)
+# and KID (a name for the build directory).
+#   spec  debian          the Debian 6.12 kernel unpacked by setup.sh
+#         debian:<flavour> another Debian flavour (arm64-16k, cloud-amd64, ...)
+#         custom:<name>   scripts/kernel.sh <arch> <name> prints KERNEL=, KDIR=, MODDIR=
+# KERNEL and KDIR in the environment (a kernel you built) override either.
+itd_kernel() {
+	local arch=$1 spec=${2:-debian} v line
+	itd_arch_vars "$arch"
+	if [[ -n ${ITD_USER_KERNEL:-} ]]; then
+		KERNEL=$ITD_USER_KERNEL KDIR=$ITD_USER_KDIR MODDIR=${ITD_USER_MODDIR:-} KID=user
+	elif [[ $spec == debian || $spec == debian:* ]]; then
+		local fl=$FLAVOUR
+		[[ $spec == debian:* ]] && fl=${spec#debian:}
+		v=$(itd_debian_version)
+		KERNEL=$DEB_ROOT/boot/vmlinuz-$v-$fl
+		KDIR=$DEB_ROOT/usr/src/linux-headers-$v-$fl
+		MODDIR=$DEB_ROOT/lib/modules/$v-$fl
+		KID=debian-$v-$fl
+		[[ -f $KERNEL ]] || itd_die "Debian flavour $fl not fetched: run scripts/setup.sh $fl"
+	elif [[ $spec == custom:* ]]; then
+		[[ -x $SCRIPTS/kernel.sh ]] || itd_die "guest wants kernel '$spec' but scripts/kernel.sh is missing"
+		KERNEL='' KDIR='' MODDIR=''
+		local out
+		out=$("$SCRIPTS/kernel.sh" "$arch" "${spec#custom:}") ||
+			itd_die "scripts/kernel.sh $arch ${spec#custom:} failed"
+		while IFS= read -r line; do
+			case $line in
+			KERNEL=* | KDIR=* | MODDIR=*) printf -v "${line%%=*}" '%s' "${line#*=}" ;;
+			esac
+		done <<<"$out"
+		KID=custom-${spec#custom:}
+	else
+		itd_die "unknown kernel spec '$spec'"
+	fi
+	[[ -f $KERNEL ]] || itd_die "kernel image '$KERNEL' not found"
+	[[ -d $KDIR ]] || itd_die "kernel build tree '$KDIR' not found"
+	KREL=$(cat "$KDIR/include/config/kernel.release" 2>/dev/null || true)
+	[[ -n $KREL ]] || KREL=$(make -s -C "$KDIR" ARCH="$KARCH" kernelrelease 2>/dev/null || true)
+	[[ -n $KREL ]] || KREL=$(basename "${MODDIR:-unknown}")
+}
+
+# Capture a user kernel from KERNEL=/KDIR= once, before anything else uses
+# those names (make also exports its command line variables).
+if [[ -n ${KERNEL:-} && -z ${ITD_USER_KERNEL:-} ]]; then
+	[[ -n ${KDIR:-} ]] || itd_die "KERNEL=$KERNEL needs KDIR=<its build tree> too"
+	export ITD_USER_KERNEL=$KERNEL ITD_USER_KDIR=$KDIR ITD_USER_MODDIR=${MODDIR:-}
+fi
+
+# Seconds since the epoch with two decimals.
+itd_now() { date +%s.%N | cut -c1-13; }
+itd_elapsed() { awk -v a="$1" -v b="$(itd_now)" 'BEGIN { printf "%.1f", b - a }'; }

@@ -1,0 +1,131 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# run.sh [guest|base|matrix|all ...]: the whole pipeline: setup, build (per
+# arch and kernel), pack, boot, judge.  Default: the base guests.
+# Prints one line per guest, then "N passed, N failed, N skipped".
+#   ITD_PARALLEL=N    guests booted at once (default 4: edu DMAs wait on 100 ms timers,
+#                     so guests mostly idle; 1 = one at a time)
+#   ITD_NO_SETUP=1    skip scripts/setup.sh (cache already filled)
+#   ITD_INTERACTIVE=1 one guest: build, pack, boot to a shell on this terminal
+#   CI / ITD_VERBOSE  print the end of a failed guest's console log
+#   KERNEL=... KDIR=... [MODDIR=...]   boot your own kernel (pick guests of its arch)
+set -euo pipefail
+# shellcheck source-path=SCRIPTDIR
+. "$(dirname "$0")/lib.sh"
+# shellcheck source=scripts/guests.sh
+. "$SCRIPTS/guests.sh"
+
+T0=$(itd_now)
+guests=()
+# shellcheck disable=SC2206 # the lists are space-separated names
+for a in "${@:-base}"; do
+	case $a in
+	base) guests+=($ITD_GUESTS_BASE) ;;
+	matrix) guests+=($ITD_GUESTS_MATRIX) ;;
+	all) guests+=($ITD_GUESTS_ALL) ;;
+	check) guests+=($ITD_GUESTS_CHECK) ;;
+	*) guests+=("$a") ;;
+	esac
+done
+
+# 1. Which guests can this QEMU build?  A skipped guest is reported, never dropped.
+runnable=() skipped=() flavours=()
+declare -A G_ARCH_OF G_KERNEL_OF
+for g in "${guests[@]}"; do
+	itd_guest "$g"
+	itd_guest_check
+	if [[ -n $G_SKIP ]]; then
+		skipped+=("$g: $G_SKIP")
+		continue
+	fi
+	runnable+=("$g")
+	G_ARCH_OF[$g]=$G_ARCH G_KERNEL_OF[$g]=$G_KERNEL
+	[[ $G_KERNEL == debian:* ]] && flavours+=("${G_KERNEL#debian:}")
+done
+
+# 2. Host packages and the Debian kernels.
+if [[ -z ${ITD_NO_SETUP:-} ]]; then
+	"$SCRIPTS/setup.sh" ${flavours[@]+"${flavours[@]}"}
+fi
+
+rm -rf "$ITD_OUT/results"
+mkdir -p "$ITD_OUT/results" "$ITD_OUT/logs"
+
+# 3. Build once per (arch, kernel).
+declare -A built
+for g in "${runnable[@]}"; do
+	key="${G_ARCH_OF[$g]} ${G_KERNEL_OF[$g]}"
+	[[ -n ${built[$key]:-} ]] && continue
+	if "$SCRIPTS/build.sh" "${key% *}" "${key#* }"; then built[$key]=ok; else built[$key]=failed; fi
+done
+
+# Interactive: one guest, console on this terminal, a shell instead of the run.
+if [[ -n ${ITD_INTERACTIVE:-} ]]; then
+	[[ ${#runnable[@]} == 1 ]] || itd_die "ITD_INTERACTIVE wants exactly one runnable guest"
+	g=${runnable[0]}
+	[[ ${built["${G_ARCH_OF[$g]} ${G_KERNEL_OF[$g]}"]} == ok ]] || exit 1
+	"$SCRIPTS/pack.sh" "$g"
+	exec "$SCRIPTS/boot.sh" "$g"
+fi
+
+# 4. Pack, boot, judge.
+verdict() { # <guest>: boot + judge, output into results/<guest>.verdict
+	local g=$1 key="${G_ARCH_OF[$1]} ${G_KERNEL_OF[$1]}"
+	if [[ ${built[$key]} != ok ]]; then
+		echo "# $g: build failed for $key"
+		echo "0 1 0" >"$ITD_OUT/results/$g.counts"
+		return 1
+	fi
+	if ! "$SCRIPTS/pack.sh" "$g" || ! "$SCRIPTS/boot.sh" "$g"; then
+		echo "# $g: pack or boot failed"
+		echo "0 1 0" >"$ITD_OUT/results/$g.counts"
+		return 1
+	fi
+	"$SCRIPTS/judge.sh" "$g"
+}
+
+par=${ITD_PARALLEL:-4}
+running=0
+for g in "${runnable[@]}"; do
+	if [[ $par -le 1 ]]; then
+		verdict "$g" | tee "$ITD_OUT/results/$g.verdict" || true
+		continue
+	fi
+	while [[ $running -ge $par ]]; do
+		wait -n || true
+		running=$((running - 1))
+	done
+	(verdict "$g" >"$ITD_OUT/results/$g.verdict" 2> >(cat >&2) || true; cat "$ITD_OUT/results/$g.verdict") &
+	running=$((running + 1))
+done
+wait
+
+# 5. Totals.  In CI, show the end of a failed guest's console log.
+if [[ -n ${CI:-}${ITD_VERBOSE:-} ]]; then
+	for g in "${runnable[@]}"; do
+		read -r p f s <"$ITD_OUT/results/$g.counts" 2>/dev/null || f=1
+		[[ $f == 0 || ! -f $ITD_OUT/logs/$g.log ]] && continue
+		echo "----- $g: last 60 lines of $ITD_OUT/logs/$g.log -----" >&2
+		tail -n 60 "$ITD_OUT/logs/$g.log" | tr -d '\r' >&2
+	done
+fi
+
+P=0 F=0 S=0
+for s in "${skipped[@]+"${skipped[@]}"}"; do
+	echo "# ${s%%: *}: SKIP guest (${s#*: })"
+done
+for g in "${runnable[@]}"; do
+	read -r p f s <"$ITD_OUT/results/$g.counts" || { p=0 f=1 s=0; }
+	P=$((P + p)) F=$((F + f)) S=$((S + s))
+done
+{
+	echo '<?xml version="1.0" encoding="UTF-8"?>'
+	echo '<testsuites>'
+	for g in "${runnable[@]}"; do
+		[[ -f $ITD_OUT/results/$g.xml ]] && sed '1,2d;$d' "$ITD_OUT/results/$g.xml"
+	done
+	echo '</testsuites>'
+} >"$ITD_OUT/results/junit.xml"
+itd_log "${#runnable[@]} guests run, ${#skipped[@]} skipped, $(itd_elapsed "$T0") s; logs in $ITD_OUT/logs, results in $ITD_OUT/results"
+echo "$P passed, $F failed, $S skipped"
+[[ $F == 0 && ${#runnable[@]} -gt 0 ]]
