@@ -10,7 +10,8 @@
 #   G_CMDLINE   extra kernel command line
 #   G_MODULES   kernel modules loaded (with their dependencies) before iommu_testdev.ko
 #   G_SKIP      non-empty: why this QEMU cannot build the guest (set by itd_guest_check)
-#   G_ENGINE    iommu-testdev | edu; G_TESTDEV the -device argument; G_MODPARAMS
+#   G_ENGINE    iommu-testdev | edu; G_TESTDEV the -device arguments; G_MODPARAMS
+#   G_NDEV      how many test devices (default 1)
 # To add a guest: add a case below (and its name to ITD_GUESTS_ALL); use
 # need_device / need_prop so that a QEMU lacking something skips it with a reason.
 
@@ -29,7 +30,7 @@ ARM64_CPU=(-cpu max,pauth-impdef=on)  # plain "max" emulates pointer auth: 2x sl
 X86_Q35="q35,kernel-irqchip=split"
 
 itd_guest() {
-	G_NAME=$1 G_ARCH='' G_KERNEL=debian G_QEMU=() G_EXTRA=() G_CMDLINE='' G_MODULES=''
+	G_NAME=$1 G_ARCH='' G_KERNEL=debian G_QEMU=() G_EXTRA=() G_CMDLINE='' G_MODULES='' G_NDEV=1
 	G_NEEDS=()
 	case $1 in
 	# --- base guests (make check) ---
@@ -37,6 +38,7 @@ itd_guest() {
 		G_ARCH=arm64
 		G_QEMU=(-M "$ARM64_VIRT,iommu=smmuv3" "${ARM64_CPU[@]}")
 		G_EXTRA=(-device pci-testdev)  # same ids as iommu-testdev: must stay unbound
+		G_NDEV=2  # two test devices: the concurrency test uses both
 		;;
 	arm64-virtio-iommu)
 		G_ARCH=arm64
@@ -141,9 +143,11 @@ itd_guest_check() {
 	done
 	if qemu_has_device "$QEMU" iommu-testdev; then
 		G_ENGINE=iommu-testdev G_TESTDEV=(-device iommu-testdev) G_MODPARAMS=
+		[[ $G_NDEV == 2 ]] && G_TESTDEV+=(-device iommu-testdev)
 	else
 		# QEMU 7.2's edu masks DMA addresses to 28 bits unless told otherwise.
 		G_ENGINE=edu G_TESTDEV=(-device edu,dma_mask=0xffffffffffffffff)
+		[[ $G_NDEV == 2 ]] && G_TESTDEV+=(-device edu,dma_mask=0xffffffffffffffff)
 		G_MODPARAMS=edu_dma_bits=64
 	fi
 }

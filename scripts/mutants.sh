@@ -22,6 +22,7 @@ mutants=(
 	"fault-ignored@$D/engine_itd.c@s/return IOMMU_TESTDEV_STATUS_FAULT;/return IOMMU_TESTDEV_STATUS_OK;/@device fault reported as success"
 	"result-unchecked@$D/buffer.c@s/if (c.all_pattern)/if (1)/@CPU check of the landing place skipped"
 	"oracle-page-off@$D/buffer.c@s/return page_to_phys(buf->pages\[first\]) + offset_in_page(offset);/return page_to_phys(buf->pages[first]) + PAGE_SIZE + offset_in_page(offset);/@wrong expected physical address"
+	"buf-leak@$D/buffer.c@0,/\tkvfree(buf->pages);/s///@a buffer's page array leaked (kmemleak, debug guest)"
 	"canary-unchecked@$D/buffer.c@s/c->all_canary = false;/c->all_canary = true;/@bytes outside the target not checked"
 )
 

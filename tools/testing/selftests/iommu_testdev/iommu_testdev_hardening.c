@@ -641,10 +641,36 @@ static void *race_thread(void *data)
 	return NULL;
 }
 
+/* How many test devices there are (the first one only with $ITD_DEV). */
+static int itd_count_devs(void)
+{
+	char path[64];
+	int n;
+
+	if (getenv("ITD_DEV"))
+		return 1;
+	for (n = 0; n < 16; n++) {
+		snprintf(path, sizeof(path), "/dev/iommu_testdev%d", n);
+		if (access(path, F_OK))
+			break;
+	}
+	return n ? n : 1;
+}
+
+static int itd_open_nth(int i, int ndev)
+{
+	char path[64];
+
+	if (ndev == 1)
+		return itd_open_dev(path, sizeof(path));
+	snprintf(path, sizeof(path), "/dev/iommu_testdev%d", i % ndev);
+	return open(path, O_RDWR | O_CLOEXEC);
+}
+
 /*
- * Threads on separate files: DMA-API DMAs while one file keeps taking the
- * device into an owned domain and back.  Every DMA either lands or is told
- * EBUSY; none lands wrong.
+ * Threads on separate files of every device: DMA-API DMAs while one file
+ * per device keeps taking it into an owned domain and back.  Every DMA
+ * either lands or is told EBUSY; none lands wrong.
  */
 TEST_F_TIMEOUT(uapi, concurrent_files, 60)
 {
@@ -653,12 +679,13 @@ TEST_F_TIMEOUT(uapi, concurrent_files, 60)
 	int stop = 0;
 	pthread_t th[THREADS];
 	unsigned int i, done = 0, busy = 0;
-	char path[64];
+	int ndev = itd_count_devs();
 
 	for (i = 0; i < THREADS; i++) {
-		c[i].fd = itd_open_dev(path, sizeof(path));
+		c[i].fd = itd_open_nth(i, ndev);
 		ASSERT_LE(0, c[i].fd);
-		c[i].own = i == 0 && (self->info.caps & IOMMU_TESTDEV_CAP_OWNED);
+		c[i].own = (int)i < ndev &&
+			   (self->info.caps & IOMMU_TESTDEV_CAP_OWNED);
 		c[i].stop = &stop;
 		ASSERT_EQ(0, pthread_create(&th[i], NULL, race_thread, &c[i]));
 	}
@@ -671,8 +698,8 @@ TEST_F_TIMEOUT(uapi, concurrent_files, 60)
 		busy += c[i].busy;
 		close(c[i].fd);
 	}
-	ksft_print_msg("concurrency: %u threads x %u files, %u operations, %u EBUSY\n",
-		       THREADS, THREADS, done, busy);
+	ksft_print_msg("concurrency: %u threads, %u files, %d devices: %u operations, %u EBUSY\n",
+		       THREADS, THREADS, ndev, done, busy);
 	ASSERT_LT(THREADS, done);
 }
 
