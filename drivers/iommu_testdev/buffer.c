@@ -349,6 +349,7 @@ void itd_buf_fill(struct itd_buf *buf, u64 offset, u64 len, u8 byte)
 
 struct itd_check {
 	u64 start;		/* where the DMA began: pattern byte 0 */
+	const u8 *want;		/* the bytes expected, or NULL: the pattern */
 	bool all_pattern;
 	bool any_changed;
 	bool all_canary;
@@ -360,8 +361,9 @@ static void itd_pattern_fn(u8 *p, size_t n, u64 pos, void *arg)
 	size_t i;
 
 	for (i = 0; i < n; i++) {
-		unsigned int k = (pos + i - c->start) & 3;
-		u8 want = IOMMU_TESTDEV_PATTERN >> (8 * k);
+		u64 at = pos + i - c->start;
+		u8 want = c->want ? c->want[at] :
+			  IOMMU_TESTDEV_PATTERN >> (8 * (at & 3));
 
 		if (p[i] != want)
 			c->all_pattern = false;
@@ -378,21 +380,44 @@ static void itd_canary_fn(u8 *p, size_t n, u64 pos, void *arg)
 		c->all_canary = false;
 }
 
+static void itd_read_fn(u8 *p, size_t n, u64 pos, void *arg)
+{
+	u8 **to = arg;
+
+	memcpy(*to, p, n);
+	*to += n;
+}
+
+/**
+ * itd_buf_read() - copy a byte range of a buffer out, as the CPU sees it
+ * @buf: the buffer
+ * @offset: first byte
+ * @len: bytes
+ * @to: where to, @len bytes
+ */
+void itd_buf_read(struct itd_buf *buf, u64 offset, u64 len, u8 *to)
+{
+	itd_buf_walk(buf, offset, len, itd_read_fn, &to);
+}
+
 /**
  * itd_buf_check() - what the CPU sees in the oracle after a DMA
  * @buf: the oracle buffer
  * @offset: where the DMA should have landed
  * @len: bytes of the DMA
  * @canary: the buffer was filled with IOMMU_TESTDEV_CANARY before the DMA
+ * @want: the @len bytes that should have landed, or NULL for the pattern
  *
- * Return: IOMMU_TESTDEV_DMA_LANDED when the range holds the pattern; with
- * @canary also IOMMU_TESTDEV_DMA_TOUCHED when any byte of the range changed
- * and IOMMU_TESTDEV_DMA_CANARY_OK when no byte outside it did.
+ * Return: IOMMU_TESTDEV_DMA_LANDED when the range holds what should have
+ * landed; with @canary also IOMMU_TESTDEV_DMA_TOUCHED when any byte of the
+ * range changed and IOMMU_TESTDEV_DMA_CANARY_OK when no byte outside it did.
  */
-u32 itd_buf_check(struct itd_buf *buf, u64 offset, u64 len, bool canary)
+u32 itd_buf_check(struct itd_buf *buf, u64 offset, u64 len, bool canary,
+		  const u8 *want)
 {
 	struct itd_check c = {
 		.start = offset,
+		.want = want,
 		.all_pattern = true,
 		.all_canary = true,
 	};

@@ -242,6 +242,36 @@ int itd_dma_fire(struct itd_dev *idev, struct itd_dma_req *req, u32 *result,
 	return status;
 }
 
+/**
+ * itd_dma_check() - the CPU's look at the oracle after a DMA
+ * @cmd: the DMA
+ * @dst: the buffer that should have received the bytes
+ * @src: COPY: the buffer the bytes came from, or NULL
+ *
+ * The expected bytes are the pattern, or for a COPY with a known source the
+ * source's own bytes, read now (the device only read them).
+ *
+ * Return: IOMMU_TESTDEV_DMA_* out flags.
+ */
+u32 itd_dma_check(struct iommu_testdev_dma *cmd, struct itd_buf *dst,
+		  struct itd_buf *src)
+{
+	bool canary = cmd->flags & IOMMU_TESTDEV_DMA_F_CANARY;
+	u8 *want = NULL;
+	u32 flags;
+
+	if (src) {
+		want = kvmalloc(cmd->length, GFP_KERNEL);
+		/* Without memory for the copy, claim nothing landed. */
+		if (!want)
+			return 0;
+		itd_buf_read(src, cmd->src_offset, cmd->length, want);
+	}
+	flags = itd_buf_check(dst, cmd->buf_offset, cmd->length, canary, want);
+	kvfree(want);
+	return flags;
+}
+
 static int itd_dma_translated(struct itd_dev *idev,
 			      struct iommu_testdev_dma *cmd,
 			      struct itd_buf *dst, struct itd_buf *src)
@@ -257,7 +287,7 @@ static int itd_dma_translated(struct itd_dev *idev,
 	u64 last;
 	int rc;
 
-	if (src || (cmd->flags & IOMMU_TESTDEV_DMA_F_REPLAY))
+	if (cmd->flags & IOMMU_TESTDEV_DMA_F_REPLAY)
 		return -EINVAL;
 	if (cmd->op != IOMMU_TESTDEV_DMA_COPY && cmd->src_iova)
 		return -EINVAL;
@@ -291,8 +321,7 @@ static int itd_dma_translated(struct itd_dev *idev,
 		return rc;
 	cmd->out_status = rc;
 	if (dst)
-		cmd->out_flags |= itd_buf_check(dst, cmd->buf_offset,
-						cmd->length, canary);
+		cmd->out_flags |= itd_dma_check(cmd, dst, src);
 	return 0;
 }
 
@@ -340,6 +369,10 @@ int itd_dma(struct itd_file *f, struct iommu_testdev_dma *cmd)
 		return -EINVAL;
 	}
 	if (cmd->src_buf_id != IOMMU_TESTDEV_BUF_NONE) {
+		/* Without a landing place there is nothing to compare with. */
+		rc = -EINVAL;
+		if (!dst)
+			goto out;
 		src = itd_buf_get(f, cmd->src_buf_id);
 		rc = -ENOENT;
 		if (!src)

@@ -206,10 +206,14 @@ int itd_buf_mmap(struct itd_file *f, struct vm_area_struct *vma);
 int itd_buf_range(struct itd_buf *buf, u64 offset, u64 len);
 phys_addr_t itd_buf_phys(struct itd_buf *buf, u64 offset, u64 len);
 void itd_buf_fill(struct itd_buf *buf, u64 offset, u64 len, u8 byte);
-u32 itd_buf_check(struct itd_buf *buf, u64 offset, u64 len, bool canary);
+void itd_buf_read(struct itd_buf *buf, u64 offset, u64 len, u8 *to);
+u32 itd_buf_check(struct itd_buf *buf, u64 offset, u64 len, bool canary,
+		  const u8 *want);
 
 /* The DMA ioctl: the common front, then the mode that resolves addresses. */
 int itd_dma(struct itd_file *f, struct iommu_testdev_dma *cmd);
+u32 itd_dma_check(struct iommu_testdev_dma *cmd, struct itd_buf *dst,
+		  struct itd_buf *src);
 int itd_dma_fire(struct itd_dev *idev, struct itd_dma_req *req,
 		 u32 *result, u32 *flags);
 

@@ -134,8 +134,7 @@ int itd_dma_api_dma(struct itd_file *f, struct iommu_testdev_dma *cmd,
 	cmd->out_status = rc;
 	cmd->iova = req.iova;
 	cmd->src_iova = req.src_iova;
-	cmd->out_flags |= itd_buf_check(dst, cmd->buf_offset, cmd->length,
-					canary);
+	cmd->out_flags |= itd_dma_check(cmd, dst, src);
 	rc = 0;
 
 	if (replay) {
@@ -147,8 +146,8 @@ int itd_dma_api_dma(struct itd_file *f, struct iommu_testdev_dma *cmd,
 			goto out;
 		if (rc == IOMMU_TESTDEV_STATUS_FAULT)
 			cmd->out_flags |= IOMMU_TESTDEV_DMA_REPLAY_FAULT;
-		if (itd_buf_check(dst, cmd->buf_offset, cmd->length, false) &
-		    IOMMU_TESTDEV_DMA_LANDED)
+		if (itd_buf_check(dst, cmd->buf_offset, cmd->length, false,
+				  NULL) & IOMMU_TESTDEV_DMA_LANDED)
 			cmd->out_flags |= IOMMU_TESTDEV_DMA_REPLAY_LANDED;
 		rc = 0;
 	}

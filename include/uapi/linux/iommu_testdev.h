@@ -228,8 +228,9 @@ enum iommu_testdev_dma_status {
  * @src_iova: COPY: where the device reads; same rules as @iova
  * @buf_id: the oracle: the buffer the bytes must land in, or
  *          IOMMU_TESTDEV_BUF_NONE.  Required in the DMA_API mode.
- * @src_buf_id: COPY in the DMA_API mode: the source buffer; else
- *              IOMMU_TESTDEV_BUF_NONE
+ * @src_buf_id: COPY: the source buffer, or IOMMU_TESTDEV_BUF_NONE.  In the
+ *              DMA_API mode it is what the device reads (required); in the
+ *              translated modes it is the oracle of what @src_iova holds.
  * @buf_offset: offset of the landing place in @buf_id
  * @src_offset: offset of the source in @src_buf_id
  * @out_result: the device's raw result register (0 on edu)
@@ -239,8 +240,10 @@ enum iommu_testdev_dma_status {
  *
  * WRITE makes the device write @length bytes of IOMMU_TESTDEV_PATTERN,
  * little-endian, starting at @iova.  COPY makes it read @length bytes at
- * @src_iova and write them at @iova; a test fills the source with the pattern.
- * After the DMA the CPU compares the oracle range with the pattern.
+ * @src_iova and write them at @iova.  After the DMA the CPU compares the
+ * oracle range with what should be there: the pattern, or for a COPY with a
+ * source buffer, that buffer's bytes (give each COPY fresh bytes: a device
+ * whose read failed may write what it read the time before).
  *
  * In the OWNED and IOMMUFD modes any IOVA outside the device's reserved
  * regions may be aimed at: the domain holds only the caller's mappings, so an

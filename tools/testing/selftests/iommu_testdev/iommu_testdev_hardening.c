@@ -467,7 +467,8 @@ static void fuzz_mutate(__u64 *s, __u8 *arg, size_t len)
 static void fuzz_template(__u64 *s, unsigned long nr, __u8 *arg,
 			  size_t len, __u32 buf_id)
 {
-	__u64 iova = 0x1000000ULL + (itd_rand(s) % 64) * 4096;
+	__u64 pg = itd_page_size();
+	__u64 iova = 0x1000000ULL + (itd_rand(s) % 64) * pg;
 
 	memset(arg, 0, len);
 	switch (_IOC_NR(nr)) {
@@ -475,7 +476,7 @@ static void fuzz_template(__u64 *s, unsigned long nr, __u8 *arg,
 		struct iommu_testdev_buf_alloc *c = (void *)arg;
 
 		c->size = sizeof(*c);
-		c->length = 4096 << (itd_rand(s) % 4);
+		c->length = pg << (itd_rand(s) % 4);
 		break;
 	}
 	case IOMMU_TESTDEV_CMD_BUF_FREE: {
@@ -500,7 +501,7 @@ static void fuzz_template(__u64 *s, unsigned long nr, __u8 *arg,
 		c->size = sizeof(*c);
 		c->flags = 1 + itd_rand(s) % 3;
 		c->buf_id = buf_id;
-		c->length = 4096;
+		c->length = pg;
 		c->iova = iova;
 		break;
 	}
@@ -509,7 +510,7 @@ static void fuzz_template(__u64 *s, unsigned long nr, __u8 *arg,
 
 		c->size = sizeof(*c);
 		c->iova = iova;
-		c->length = 4096 << (itd_rand(s) % 3);
+		c->length = pg << (itd_rand(s) % 3);
 		break;
 	}
 	default:
@@ -535,7 +536,7 @@ static void *fuzz_thread(void *data)
 	fd = itd_open_dev(path, sizeof(path));
 	if (fd < 0)
 		return NULL;
-	_test_cmd_buf_alloc(fd, 0, 4096, 0, &buf_id, NULL, NULL);
+	_test_cmd_buf_alloc(fd, 0, itd_page_size(), 0, &buf_id, NULL, NULL);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (i = 0; i < 100000; i++) {
 		unsigned long nr = itd_all_ioctls[itd_rand(&s) % ARRAY_SIZE(itd_all_ioctls)];
@@ -613,7 +614,7 @@ static void *race_thread(void *data)
 	struct iommu_testdev_dma d;
 	struct itd_tbuf b;
 
-	if (itd_buf_new(c->fd, ITD_BUF_DRIVER, 4096, 0, &b))
+	if (itd_buf_new(c->fd, ITD_BUF_DRIVER, itd_page_size(), 0, &b))
 		return NULL;
 	while (!__atomic_load_n(c->stop, __ATOMIC_RELAXED)) {
 		if (c->own) {
@@ -621,7 +622,7 @@ static void *race_thread(void *data)
 				c->busy++;
 				continue;
 			}
-			if (_test_cmd_map(c->fd, b.id, 0, 4096, 0x1000000, ITD_RW) ||
+			if (_test_cmd_map(c->fd, b.id, 0, b.len, 0x1000000, ITD_RW) ||
 			    _test_cmd_dma_write(c->fd, 0x1000040, 4, b.id, 0x40,
 						0, &d) ||
 			    !(d.out_flags & IOMMU_TESTDEV_DMA_LANDED))
@@ -710,7 +711,7 @@ static void *closer_thread(void *data)
 	struct itd_tbuf b;
 	int i;
 
-	if (itd_buf_new(c->fd, ITD_BUF_DRIVER, 4096, 0, &b))
+	if (itd_buf_new(c->fd, ITD_BUF_DRIVER, itd_page_size(), 0, &b))
 		return NULL;
 	for (i = 0; i < 100000 && !__atomic_load_n(c->stop, __ATOMIC_RELAXED); i++) {
 		if (_test_cmd_dma_write(c->fd, 0, 8, b.id, 0, 0, &d))

@@ -269,6 +269,26 @@ static inline bool itd_hugetlb_reserve(size_t size, unsigned long count)
 	return have >= count;
 }
 
+/* ---- seeded randomness ------------------------------------------------ */
+
+static inline __u64 itd_rand(__u64 *s)
+{
+	/* xorshift64* */
+	*s ^= *s >> 12;
+	*s ^= *s << 25;
+	*s ^= *s >> 27;
+	return *s * 0x2545f4914f6cdd1dULL;
+}
+
+static inline __u64 itd_seed(void)
+{
+	const char *env = getenv("ITD_SEED");
+
+	if (env)
+		return strtoull(env, NULL, 0);
+	return (__u64)time(NULL) * 2654435761ULL + getpid();
+}
+
 /* ---- the pattern --------------------------------------------------- */
 
 static inline __u8 itd_pattern_byte(size_t i)
@@ -282,6 +302,14 @@ static inline void itd_fill_pattern(__u8 *p, size_t len)
 
 	for (i = 0; i < len; i++)
 		p[i] = itd_pattern_byte(i);
+}
+
+static inline void itd_fill_random(__u8 *p, size_t len, __u64 *seed)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		p[i] = itd_rand(seed) >> 56;
 }
 
 /*
@@ -612,26 +640,6 @@ static inline bool itd_fault_logged(enum itd_iommu_kind kind, const char *text,
 	default:
 		return false;
 	}
-}
-
-/* ---- seeded randomness ------------------------------------------------ */
-
-static inline __u64 itd_rand(__u64 *s)
-{
-	/* xorshift64* */
-	*s ^= *s >> 12;
-	*s ^= *s << 25;
-	*s ^= *s >> 27;
-	return *s * 0x2545f4914f6cdd1dULL;
-}
-
-static inline __u64 itd_seed(void)
-{
-	const char *env = getenv("ITD_SEED");
-
-	if (env)
-		return strtoull(env, NULL, 0);
-	return (__u64)time(NULL) * 2654435761ULL + getpid();
 }
 
 #endif /* __ITD_UTILS_H */
