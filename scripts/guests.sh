@@ -143,11 +143,15 @@ itd_guest_check() {
 	done
 	if qemu_has_device "$QEMU" iommu-testdev; then
 		G_ENGINE=iommu-testdev G_TESTDEV=(-device iommu-testdev) G_MODPARAMS=
-		[[ $G_NDEV == 2 ]] && G_TESTDEV+=(-device iommu-testdev)
 	else
 		# QEMU 7.2's edu masks DMA addresses to 28 bits unless told otherwise.
 		G_ENGINE=edu G_TESTDEV=(-device edu,dma_mask=0xffffffffffffffff)
-		[[ $G_NDEV == 2 ]] && G_TESTDEV+=(-device edu,dma_mask=0xffffffffffffffff)
 		G_MODPARAMS=edu_dma_bits=64
 	fi
+	# More than one test device: the same -device again.
+	local i
+	for ((i = 1; i < G_NDEV; i++)); do
+		G_TESTDEV+=("${G_TESTDEV[@]:0:2}")
+	done
+	return 0
 }

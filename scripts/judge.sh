@@ -33,7 +33,12 @@ function xesc(s) {
 function addcase(cls, name, status, msg, out) {
 	nc++; c_cls[nc] = cls; c_name[nc] = name; c_st[nc] = status
 	c_msg[nc] = msg; c_out[nc] = out
-	if (status == "pass") npass++
+	if (status == "pass") {
+		npass++
+		# Known bugs elsewhere (XFAIL) and their disappearance (XPASS)
+		# count as passed but are always shown.
+		if (toupper(msg) ~ /^X(FAIL|PASS)/) notes[++nn] = cls ": " name " (" msg ")"
+	}
 	else if (status == "skip") nskip++
 	else { nfail++; reasons[++nr] = cls ": " name (msg != "" ? " (" msg ")" : "") }
 }
@@ -45,7 +50,7 @@ function result_line(s,    m, st, num, name, dir) {
 	if (match(s, / # /)) { dir = substr(s, RSTART + 3); s = substr(s, 1, RSTART - 1) }
 	else if (s ~ /^# /) { dir = substr(s, 3); s = "" }
 	if (toupper(dir) ~ /^SKIP/) { st = "skip"; sub(/^[Ss][Kk][Ii][Pp] */, "", dir) }
-	else if (toupper(dir) ~ /^XFAIL/) st = "pass"
+	else if (toupper(dir) ~ /^X(FAIL|PASS)/) st = "pass"
 	R_ST = st; R_NAME = s; R_DIR = dir
 }
 # The end of one test program (outer result line or end of stream).
@@ -145,6 +150,7 @@ END {
 
 	printf "# %s [%s]: %d passed, %d failed, %d skipped (%s s)\n", guest, engine, npass, nfail, nskip, wall
 	if (ptimes != "") printf "#   time: %s\n", ptimes
+	for (i = 1; i <= nn && i <= 40; i++) printf "#   NOTE %s\n", notes[i]
 	for (i = 1; i <= nr && i <= 40; i++) printf "#   FAIL %s\n", reasons[i]
 	if (nr > 40) printf "#   ... %d more failures\n", nr - 40
 	if (nbad) for (i = 1; i <= nbad && i <= 10; i++) printf "#   kernel: %s\n", bad[i]

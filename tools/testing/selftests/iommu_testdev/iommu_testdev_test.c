@@ -614,10 +614,65 @@ TEST_F(owned, cross_page_scatter)
 				     IOMMU_TESTDEV_CANARY));
 }
 
+/*
+ * DMAs whose first byte is the last byte of one mapping and whose second
+ * is the first byte of the next, separately mapped page, across many
+ * mappings.  Driver pages are physically contiguous and only every other
+ * one is mapped, so a byte sent to the wrong page shows up in an unmapped
+ * one.  QEMU's virtio-iommu (7.2 to 11.0 at least) looks a translation up
+ * as the interval [addr, addr + 1], which also meets the next mapping:
+ * depending on its tree's shape it sends the first byte one byte before
+ * the next mapping's page.  Only that exact signature is an XFAIL.
+ */
+TEST_F(owned, dma_from_last_byte)
+{
+	enum { N = 64 };
+	unsigned int i, wrong = 0, signature = 0;
+	size_t pg = self->pg;
+	struct iommu_testdev_dma d;
+	enum itd_iommu_kind kind;
+	struct itd_tbuf b;
+	char name[64];
+
+	ASSERT_EQ(0, itd_buf_new(self->fd, ITD_BUF_DRIVER, (2 * N + 2) * pg, 0,
+				 &b));
+	memset(b.p, IOMMU_TESTDEV_CANARY, b.len);
+	/* IOVA page i is buffer page 2i + 1: adjacent IOVAs, gaps in memory. */
+	for (i = 0; i < N; i++)
+		test_cmd_map(b.id, (2 * i + 1) * pg, pg, MID_IOVA + i * pg,
+			     ITD_RW);
+	for (i = 0; i + 1 < N; i++) {
+		__u8 *lo = b.p + (2 * i + 2) * pg - 1;	/* last of page 2i+1 */
+		__u8 *hi = b.p + (2 * i + 3) * pg;	/* first of page 2i+3 */
+
+		ASSERT_EQ(0, _test_cmd_dma_write(self->fd,
+						 MID_IOVA + (i + 1) * pg - 1, 2,
+						 IOMMU_TESTDEV_BUF_NONE, 0, 0,
+						 &d));
+		ASSERT_EQ(IOMMU_TESTDEV_STATUS_OK, d.out_status);
+		if (*lo == itd_pattern_byte(0) && *hi == itd_pattern_byte(1))
+			continue;
+		wrong++;
+		/* The bug's signature: byte 0 just before page 2i+3. */
+		if (*lo == IOMMU_TESTDEV_CANARY && *hi == itd_pattern_byte(1) &&
+		    hi[-1] == itd_pattern_byte(0))
+			signature++;
+		else
+			TH_LOG("DMA %u: %#x %#x around the boundary", i, *lo, *hi);
+	}
+	kind = itd_iommu_kind(&self->info, name, sizeof(name));
+	if (wrong && wrong == signature && kind == ITD_IOMMU_VIRTIO)
+		XFAIL(return,
+		      "QEMU virtio-iommu: %u of %u DMAs from a mapping's last byte went through the next mapping",
+		      wrong, N - 1);
+	ASSERT_EQ(0, wrong) TH_LOG("%u of %u wrong, %u with the signature",
+				   wrong, N - 1, signature);
+}
+
 TEST_F(owned, odd_lengths_offsets)
 {
 	static const struct { size_t off, len; } cases[] = {
-		{ 1, 1 }, { 3, 5 }, { 7, 13 }, { 4093, 7 }, { 4095, 2 },
+		{ 1, 1 }, { 3, 5 }, { 7, 13 }, { 4093, 7 }, { 4094, 3 },
 		{ 2047, 2040 }, { 6000, 1 << 20 }, { 12, 8190 },
 	};
 	struct itd_tbuf b;
@@ -830,10 +885,12 @@ TEST_F(owned, copy_permissions)
 	ASSERT_EQ(0, memcmp(dst.p + 64, src.p + 8, 512));
 
 	/*
-	 * Write-only source: the read must fault, where the page-table format
-	 * can say write-only.  Arm's stage-1 format cannot (its AP field has
-	 * no write-only encoding): io-pgtable maps IOMMU_WRITE alone as
-	 * read/write there.
+	 * Write-only source: the read must fault where the IOMMU driver can
+	 * say write-only.  Arm's stage-1 format cannot (AP has no write-only
+	 * encoding: io-pgtable maps IOMMU_WRITE alone as read/write), and
+	 * Linux 6.12's VT-d driver sets bit 0 in every PTE (first-level
+	 * "present", which is second-level "read").  There the read lands,
+	 * and the log says so; everywhere else it must not.
 	 */
 	test_cmd_unmap(s_iova, self->pg);
 	test_cmd_map(src.id, 0, self->pg, s_iova, IOMMU_TESTDEV_MAP_WRITE);
@@ -847,9 +904,10 @@ TEST_F(owned, copy_permissions)
 	ASSERT_EQ(IOMMU_TESTDEV_DMA_CANARY_OK,
 		  d.out_flags & IOMMU_TESTDEV_DMA_CANARY_OK);
 	kind = itd_iommu_kind(&self->info, name, sizeof(name));
-	if (kind == ITD_IOMMU_SMMUV3 && (d.out_flags & IOMMU_TESTDEV_DMA_LANDED))
-		TH_LOG("%s: read through write-only mapping allowed: %s",
-		       name, "stage 1 has no write-only permission");
+	if ((kind == ITD_IOMMU_SMMUV3 || kind == ITD_IOMMU_VTD) &&
+	    (d.out_flags & IOMMU_TESTDEV_DMA_LANDED))
+		ksft_print_msg("%s: a write-only mapping is readable: %s\n",
+			       name, "the driver cannot express write-only");
 	else
 		ASSERT_EQ(0, d.out_flags & IOMMU_TESTDEV_DMA_LANDED)
 			TH_LOG("%s: read through a write-only mapping", name);

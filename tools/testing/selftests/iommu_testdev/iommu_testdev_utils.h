@@ -87,6 +87,21 @@ static inline bool itd_fixture_open(struct __test_metadata *_metadata,
 	return true;
 }
 
+/*
+ * Like SKIP(), for a failure that is a known bug outside this project (an
+ * emulator's, say): the test reports XFAIL with the reason.  Use it only
+ * after checking the failure has that bug's exact signature.
+ */
+#define XFAIL(statement, fmt, ...)                                          \
+	do {                                                                \
+		snprintf(_metadata->results->reason,                        \
+			 sizeof(_metadata->results->reason), fmt,           \
+			 ##__VA_ARGS__);                                    \
+		TH_LOG("XFAIL: %s", _metadata->results->reason);            \
+		_metadata->exit_code = KSFT_XFAIL;                          \
+		statement;                                                  \
+	} while (0)
+
 static inline int _test_cmd_get_info(int fd, struct iommu_testdev_info *info)
 {
 	memset(info, 0, sizeof(*info));
