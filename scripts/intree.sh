@@ -19,7 +19,11 @@ mkdir -p "$tree/Documentation/misc-devices"
 cp "$REPO/Documentation/iommu_testdev.rst" "$tree/Documentation/misc-devices/"
 idx=$tree/Documentation/misc-devices/index.rst
 if [[ -f $idx ]] && ! grep -q '^   iommu_testdev$' "$idx"; then
-	sed -i '0,/^   isl29003$/s//   iommu_testdev\n   isl29003/' "$idx"
+	if grep -q '^   isl29003$' "$idx"; then
+		sed -i '0,/^   isl29003$/s//   iommu_testdev\n   isl29003/' "$idx"
+	else
+		echo "   iommu_testdev" >>"$idx"
+	fi
 fi
 
 if ! grep -q 'drivers/iommu_testdev/Kconfig' "$tree/drivers/Kconfig"; then

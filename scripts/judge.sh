@@ -132,6 +132,10 @@ BEGIN {
 	if (length(diag) < 8000) diag = diag d "\n"
 	ktinner = ktinner "    # " d "\n"
 }
+# The load the hardening and lifecycle tests held, for the summary.
+/^# # (fuzz|concurrency|close during ioctl|reload|unplug|fail_nth): / {
+	l = $0; sub(/^# # /, "", l); loads[++nl] = l
+}
 END {
 	if (prog != "") close_prog("fail", "no result line (guest stopped)")
 	if (!begin) why_boot = "guest never reached /init"
@@ -150,6 +154,7 @@ END {
 
 	printf "# %s [%s]: %d passed, %d failed, %d skipped (%s s)\n", guest, engine, npass, nfail, nskip, wall
 	if (ptimes != "") printf "#   time: %s\n", ptimes
+	for (i = 1; i <= nl; i++) printf "#   load: %s\n", loads[i]
 	for (i = 1; i <= nn && i <= 40; i++) printf "#   NOTE %s\n", notes[i]
 	for (i = 1; i <= nr && i <= 40; i++) printf "#   FAIL %s\n", reasons[i]
 	if (nr > 40) printf "#   ... %d more failures\n", nr - 40

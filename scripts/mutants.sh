@@ -11,18 +11,23 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 guest=${1:-arm64-smmuv3}
+. "$SCRIPTS/guests.sh"
+itd_guest "$guest"
+itd_guest_check
+[[ -z $G_SKIP ]] || itd_die "$guest: $G_SKIP"
 D=drivers/iommu_testdev
 
 # name @ file @ sed expression @ what a real driver bug of this kind is
+# [@ needs: itd (only iommu-testdev runs that code), debug (kmemleak)]
 mutants=(
 	"dma-page-off@$D/mode_dma_api.c@s/req.iova = dm.iova;/req.iova = dm.iova + PAGE_SIZE;/@DMA-API DMA aimed one page off"
 	"map-page-off@$D/mode_owned.c@s/PFN_PHYS(pfn), (j - i)/PFN_PHYS(pfn + 1), (j - i)/@IOMMU mapping of the wrong page"
 	"unmap-skipped@$D/mode_owned.c@s/size_t got = iommu_unmap(idev->domain, node->start, size);/size_t got = size;/@UNMAP that leaves the IOMMU (and its TLB) as it was"
 	"readonly-dropped@$D/mode_owned.c@s/prot |= IOMMU_READ;/prot |= IOMMU_READ | IOMMU_WRITE;/@read-only mapping made writable"
-	"fault-ignored@$D/engine_itd.c@s/return IOMMU_TESTDEV_STATUS_FAULT;/return IOMMU_TESTDEV_STATUS_OK;/@device fault reported as success"
+	"fault-ignored@$D/engine_itd.c@s/return IOMMU_TESTDEV_STATUS_FAULT;/return IOMMU_TESTDEV_STATUS_OK;/@device fault reported as success@itd"
 	"result-unchecked@$D/buffer.c@s/if (c.all_pattern)/if (1)/@CPU check of the landing place skipped"
-	"oracle-page-off@$D/buffer.c@s/return page_to_phys(buf->pages\[first\]) + offset_in_page(offset);/return page_to_phys(buf->pages[first]) + PAGE_SIZE + offset_in_page(offset);/@wrong expected physical address"
-	"buf-leak@$D/buffer.c@0,/\tkvfree(buf->pages);/s///@a buffer's page array leaked (kmemleak, debug guest)"
+	"oracle-page-off@$D/buffer.c@s/return page_to_phys(buf->pages\[first\]) + offset_in_page(offset);/return page_to_phys(buf->pages[first]) + PAGE_SIZE + offset_in_page(offset);/@wrong expected physical address@itd"
+	"buf-leak@$D/buffer.c@0,/\tkvfree(buf->pages);/s///@a buffer's page array leaked@debug"
 	"canary-unchecked@$D/buffer.c@s/c->all_canary = false;/c->all_canary = true;/@bytes outside the target not checked"
 )
 
@@ -30,8 +35,14 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 survived=0 total=0
 for m in "${mutants[@]}"; do
-	IFS='@' read -r name file expr what <<<"$m"
+	IFS='@' read -r name file expr what needs <<<"$m"
 	[[ -z ${ITD_MUTANTS:-} || " $ITD_MUTANTS " == *" $name "* ]] || continue
+	case ${needs:-} in
+	itd) [[ $G_ENGINE == iommu-testdev ]] ||
+		{ echo "# mutant $name: not applicable: $guest runs edu (iommu-testdev code)"; continue; } ;;
+	debug) [[ $G_KERNEL == *debug* ]] ||
+		{ echo "# mutant $name: not applicable: $guest has no kmemleak (try arm64-smmuv3-debug)"; continue; } ;;
+	esac
 	total=$((total + 1))
 	rm -rf "$tmp/src"
 	mkdir -p "$tmp/src"
@@ -46,7 +57,8 @@ for m in "${mutants[@]}"; do
 	itd_log "mutant $name: $what"
 	# A broken driver can wedge the guest: give up on it sooner.
 	if ITD_SRC=$tmp/src ITD_OUT=$tmp/out ITD_NO_SETUP=1 \
-		ITD_TIMEOUT=${ITD_TIMEOUT:-150} "$SCRIPTS/run.sh" "$guest" \
+		ITD_TIMEOUT=${ITD_TIMEOUT:-$([[ $G_KERNEL == *debug* ]] && echo 600 || echo 150)} \
+		"$SCRIPTS/run.sh" "$guest" \
 		>"$tmp/run.log" 2>&1; then
 		echo "# mutant $name: SURVIVED ($what)"
 		survived=$((survived + 1))

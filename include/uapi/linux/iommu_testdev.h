@@ -253,7 +253,9 @@ enum iommu_testdev_dma_status {
  * IOMMU_TESTDEV_DMA_F_REPLAY (DMA_API mode, WRITE): after the DMA and
  * dma_unmap, refill the oracle range and fire again at the unmapped IOVA.
  * A strict domain must refuse it; a lazy one may let it land until its flush
- * queue drains.  REPLAY_LANDED / REPLAY_FAULT say what happened.
+ * queue drains.  REPLAY_LANDED / REPLAY_FAULT say what happened.  Only in a
+ * DMA or DMA-FQ domain that serves the device alone, for a trusted device
+ * (elsewhere the DMA API may bounce through swiotlb): else EOPNOTSUPP.
  */
 struct iommu_testdev_dma {
 	__u32 size;

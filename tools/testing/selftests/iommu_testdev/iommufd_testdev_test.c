@@ -502,8 +502,8 @@ TEST_F(iommufd, nested_hwpt)
 	ASSERT_EQ(0, ioctl(self->ifd, IOMMU_GET_HW_INFO, &hw));
 	if (hw.out_data_type != IOMMU_HW_INFO_TYPE_INTEL_VTD)
 		SKIP(return,
-		     "nesting for hw_info type %u needs a vIOMMU object, %s",
-		     hw.out_data_type, "absent from this kernel's uAPI");
+		     "no nested stage-1 format for hw_info type %u in %s",
+		     hw.out_data_type, "this uAPI (6.12: VT-d only)");
 	if (hwpt_alloc(self->ifd, self->dev_id, self->ioas,
 		       IOMMU_HWPT_ALLOC_NEST_PARENT, &parent))
 		SKIP(return, "no NEST_PARENT HWPT: %s", strerror(errno));
