@@ -6,6 +6,7 @@
 #   itd.args=<args>           extra run_kselftest.sh arguments (commas become spaces)
 #   itd.shell=1               drop to a shell instead of powering off (interactive use)
 #   itd.bench=<s>             run iommu_testdev_bench (<s> seconds a measurement) instead
+#   itd.seed=<n>              ITD_SEED for the randomised tests (repeat a run)
 #   itd.loglevel=N            console loglevel while the tests run (default 4: err and worse)
 # Prints "ITD-BEGIN", "ITD-INSMOD rc=N", then the KTAP of run_kselftest.sh,
 # then "ITD-END rc=N" and the kernel log of the run between "ITD-DMESG-BEGIN"
@@ -32,6 +33,7 @@ for opt in $(cat /proc/cmdline); do
 	itd.args=*) args=$(echo "${opt#itd.args=}" | tr , ' ') ;;
 	itd.shell=*) shell=${opt#itd.shell=} ;;
 	itd.bench=*) bench=${opt#itd.bench=} ;;
+	itd.seed=*) export ITD_SEED="${opt#itd.seed=}" ;;
 	itd.loglevel=*) loglevel=${opt#itd.loglevel=} ;;
 	esac
 done

@@ -23,7 +23,7 @@ for a in "${@:-base}"; do
 	base) guests+=($ITD_GUESTS_BASE) ;;
 	matrix) guests+=($ITD_GUESTS_MATRIX) ;;
 	all) guests+=($ITD_GUESTS_ALL) ;;
-	check) guests+=($ITD_GUESTS_CHECK) ;;
+	check) guests+=($ITD_GUESTS_CHECK) && export ITD_CHECK_MODE=1 ;;
 	*) guests+=("$a") ;;
 	esac
 done
