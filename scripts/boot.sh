@@ -66,8 +66,19 @@ printf '%q ' "$QEMU" "${qemu_args[@]}" >"$ITD_OUT/logs/$guest.cmd"
 echo >>"$ITD_OUT/logs/$guest.cmd"
 t0=$(itd_now)
 rc=0
+: >"$log"
+watcher=
+if [[ -n $G_HOTPLUG ]]; then
+	# The lifecycle test asks for device_del / device_add on the console.
+	qmp=$ITD_OUT/logs/$guest.qmp
+	rm -f "$qmp"
+	qemu_args+=(-qmp "unix:$qmp,server=on,wait=off")
+	"$SCRIPTS/qmp-hotplug.py" "$log" "$qmp" "$G_HOTPLUG" 2>>"$ITD_OUT/logs/$guest.qmp.log" &
+	watcher=$!
+fi
 timeout -k 5 "${ITD_TIMEOUT:-900}" "$QEMU" "${qemu_args[@]}" \
 	</dev/null >"$log" 2>&1 || rc=$?
+[[ -z $watcher ]] || kill "$watcher" 2>/dev/null || true
 wall=$(itd_elapsed "$t0")
 printf 'qemu_rc=%s\nwall=%s\n' "$rc" "$wall" >>"$meta"
 [[ $rc == 124 || $rc == 137 ]] && itd_log "boot $guest: timed out after ${ITD_TIMEOUT:-900} s"

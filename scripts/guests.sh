@@ -12,6 +12,7 @@
 #   G_SKIP      non-empty: why this QEMU cannot build the guest (set by itd_guest_check)
 #   G_ENGINE    iommu-testdev | edu; G_TESTDEV the -device arguments; G_MODPARAMS
 #   G_NDEV      how many test devices (default 1)
+#   G_HOTPLUG   set: one more behind a pcie-root-port, for the QMP unplug test
 # To add a guest: add a case below (and its name to ITD_GUESTS_ALL); use
 # need_device / need_prop so that a QEMU lacking something skips it with a reason.
 
@@ -36,6 +37,7 @@ X86_Q35="q35,kernel-irqchip=split"
 
 itd_guest() {
 	G_NAME=$1 G_ARCH='' G_KERNEL=debian G_QEMU=() G_EXTRA=() G_CMDLINE='' G_MODULES='' G_NDEV=1
+	G_HOTPLUG=
 	G_NEEDS=()
 	case $1 in
 	# --- base guests (make check) ---
@@ -44,6 +46,7 @@ itd_guest() {
 		G_QEMU=(-M "$ARM64_VIRT,iommu=smmuv3" "${ARM64_CPU[@]}")
 		G_EXTRA=(-device pci-testdev)  # same ids as iommu-testdev: must stay unbound
 		G_NDEV=2  # two test devices: the concurrency test uses both
+		G_HOTPLUG=1  # a third behind a hot-plug port, unplugged over QMP
 		;;
 	arm64-virtio-iommu)
 		G_ARCH=arm64
@@ -162,5 +165,18 @@ itd_guest_check() {
 	for ((i = 1; i < G_NDEV; i++)); do
 		G_TESTDEV+=("${G_TESTDEV[@]:0:2}")
 	done
+	# Hot-plug: one more behind a pcie-root-port; G_HOTPLUG becomes the
+	# device_add arguments qmp-hotplug.py re-plugs it with.
+	if [[ -n $G_HOTPLUG ]]; then
+		if [[ $G_ENGINE == edu ]]; then
+			G_HOTPLUG='{"driver": "edu", "dma_mask": 18446744073709551615, "bus": "itdrp", "id": "itdhp"}'
+			G_TESTDEV+=(-device pcie-root-port,id=itdrp,chassis=9,slot=9
+				    -device edu,dma_mask=0xffffffffffffffff,bus=itdrp,id=itdhp)
+		else
+			G_HOTPLUG='{"driver": "iommu-testdev", "bus": "itdrp", "id": "itdhp"}'
+			G_TESTDEV+=(-device pcie-root-port,id=itdrp,chassis=9,slot=9
+				    -device iommu-testdev,bus=itdrp,id=itdhp)
+		fi
+	fi
 	return 0
 }

@@ -7,6 +7,7 @@
  */
 #include <sys/syscall.h>
 #include <sys/stat.h>
+#include <dirent.h>
 
 #include "iommu_testdev_utils.h"
 
@@ -224,6 +225,141 @@ TEST_F_TIMEOUT(lifecycle, unplug_replug, 120)
 		close(fd);
 	}
 	ksft_print_msg("unplug: %d remove/rescan cycles of %s with open files\n",
+		       cycles, bdf);
+}
+
+/* ---- hot-unplug by the hypervisor -------------------------------------- */
+
+/*
+ * The test device in a hot-plug slot: its PCI address in @bdf.  Such a
+ * device is in /sys/bus/pci/slots/<n>/address even while unplugged.
+ */
+static bool itd_hotplug_bdf(char *bdf, size_t len)
+{
+	struct dirent *de;
+	bool found = false;
+	DIR *d = opendir("/sys/bus/pci/slots");
+
+	if (!d)
+		return false;
+	while (!found && (de = readdir(d))) {
+		char path[300], addr[64] = "";
+		FILE *f;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/sys/bus/pci/slots/%s/address",
+			 de->d_name);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		if (fgets(addr, sizeof(addr), f))
+			addr[strcspn(addr, "\n")] = 0;
+		fclose(f);
+		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s.0/misc",
+			 addr);
+		if (addr[0] && !access(path, F_OK)) {
+			snprintf(bdf, len, "%s.0", addr);
+			found = true;
+		}
+	}
+	closedir(d);
+	return found;
+}
+
+/* Open the iommu_testdev node of the PCI device @bdf, waiting up to @ms. */
+static int itd_open_bdf(const char *bdf, int ms)
+{
+	char path[300], node[300];
+	struct dirent *de;
+	int fd = -1;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/misc", bdf);
+	for (; ms > 0 && fd < 0; ms -= 20) {
+		d = opendir(path);
+		while (d && (de = readdir(d))) {
+			if (strncmp(de->d_name, "iommu_testdev", 13))
+				continue;
+			snprintf(node, sizeof(node), "/dev/%s", de->d_name);
+			fd = open(node, O_RDWR | O_CLOEXEC);
+			break;
+		}
+		if (d)
+			closedir(d);
+		if (fd < 0)
+			usleep(20000);
+	}
+	return fd;
+}
+
+/* Ask the host (scripts/qmp-hotplug.py) for a QMP command. */
+static int itd_ask_host(const char *what)
+{
+	int fd = open("/dev/console", O_WRONLY | O_CLOEXEC);
+	int n;
+
+	if (fd < 0)
+		return -errno;
+	n = dprintf(fd, "\nITD-QMP %s\n", what);
+	close(fd);
+	return n > 0 ? 0 : -EIO;
+}
+
+/*
+ * Hot-unplug by the hypervisor: QEMU's device_del under an open file with
+ * a domain and mappings, then device_add.  Runs where a test device sits
+ * in a hot-plug slot and the host answers "ITD-QMP" requests on the
+ * console (scripts/guests.sh sets that up for arm64-smmuv3).
+ */
+TEST_F_TIMEOUT(lifecycle, qmp_unplug_replug, 180)
+{
+	struct iommu_testdev_owned_attach a;
+	struct iommu_testdev_info info;
+	struct iommu_testdev_dma d;
+	char bdf[64], path[300];
+	int cycle, cycles = 2, fd, ms;
+	struct itd_tbuf b;
+
+	if (!itd_hotplug_bdf(bdf, sizeof(bdf)))
+		SKIP(return, "no test device in a hot-plug slot %s",
+		     "(QEMU: behind a pcie-root-port, pciehp in the kernel)");
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s", bdf);
+	for (cycle = 0; cycle < cycles; cycle++) {
+		fd = itd_open_bdf(bdf, 100);
+		ASSERT_LE(0, fd) TH_LOG("cycle %d: no node for %s", cycle, bdf);
+		ASSERT_EQ(0, _test_cmd_get_info(fd, &info));
+		ASSERT_EQ(0, itd_buf_new(fd, ITD_BUF_DRIVER, itd_page_size(), 0,
+					 &b));
+		if (info.caps & IOMMU_TESTDEV_CAP_OWNED) {
+			ASSERT_EQ(0, _test_cmd_owned_attach(fd, &a));
+			ASSERT_EQ(0, _test_cmd_map(fd, b.id, 0, b.len, 0x1000000,
+						   ITD_RW));
+		}
+		ASSERT_EQ(0, itd_ask_host("device_del"));
+		for (ms = 60000; ms > 0 && !access(path, F_OK); ms -= 50)
+			usleep(50000);
+		if (cycle == 0 && !access(path, F_OK))
+			SKIP(return, "nobody answered device_del for %s", bdf);
+		ASSERT_NE(0, access(path, F_OK)) TH_LOG("cycle %d", cycle);
+
+		ASSERT_EQ(-1, _test_cmd_get_info(fd, &info));
+		ASSERT_EQ(ENODEV, errno);
+		ASSERT_EQ(-1, _test_cmd_dma_write(fd, 0x1000000, 8, b.id, 0, 0,
+						  &d));
+		ASSERT_EQ(ENODEV, errno);
+		memset(b.p, 0x33, b.len);
+		itd_buf_del(fd, &b);
+		close(fd);
+
+		ASSERT_EQ(0, itd_ask_host("device_add"));
+		fd = itd_open_bdf(bdf, 60000);
+		ASSERT_LE(0, fd) TH_LOG("cycle %d: %s did not come back",
+					cycle, bdf);
+		device_works(fd);
+		close(fd);
+	}
+	ksft_print_msg("unplug: %d QMP device_del/device_add cycles of %s with open files\n",
 		       cycles, bdf);
 }
 

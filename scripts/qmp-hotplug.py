@@ -1,0 +1,67 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Unplug and re-plug a guest's test device over QMP when the guest asks.
+
+qmp-hotplug.py <console log> <qmp socket> <device_add arguments as JSON>
+
+The lifecycle test writes "ITD-QMP device_del" or "ITD-QMP device_add" to
+/dev/console; this follows the console log and does that over QMP
+(device_del of the "id" in the JSON, or device_add of the JSON).  It stops
+when QEMU closes the socket or its parent kills it.
+"""
+import json
+import os
+import socket
+import sys
+import time
+
+
+def qmp(sock_path, command, arguments):
+    """One QMP command on a fresh connection; returns the reply."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(10)
+    s.connect(sock_path)
+    f = s.makefile("rw")
+    f.readline()  # the greeting
+    for cmd in ({"execute": "qmp_capabilities"},
+                {"execute": command, "arguments": arguments}):
+        f.write(json.dumps(cmd) + "\n")
+        f.flush()
+        while True:
+            reply = json.loads(f.readline())
+            if "event" not in reply:
+                break
+    s.close()
+    return reply
+
+
+def main():
+    log, sock_path, dev = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+    pos = 0
+    while not os.path.exists(log):
+        time.sleep(0.1)
+    while True:
+        with open(log, "rb") as f:
+            f.seek(pos)
+            data = f.read()
+        nl = data.rfind(b"\n")
+        if nl < 0:
+            time.sleep(0.1)
+            continue
+        pos += nl + 1
+        for line in data[:nl].decode("utf-8", "replace").splitlines():
+            if "ITD-QMP device_del" in line:
+                reply = qmp(sock_path, "device_del", {"id": dev["id"]})
+            elif "ITD-QMP device_add" in line:
+                reply = qmp(sock_path, "device_add", dev)
+            else:
+                continue
+            print("[itd] qmp: %s -> %s" % (line.strip(), json.dumps(reply)),
+                  file=sys.stderr)
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except (OSError, ValueError, KeyboardInterrupt):
+        pass
