@@ -53,7 +53,13 @@ def main():
             if "ITD-QMP device_del" in line:
                 reply = qmp(sock_path, "device_del", {"id": dev["id"]})
             elif "ITD-QMP device_add" in line:
-                reply = qmp(sock_path, "device_add", dev)
+                # QEMU finishes a device_del after the guest powered the
+                # slot off, a little after the guest saw the device go.
+                for _ in range(300):
+                    reply = qmp(sock_path, "device_add", dev)
+                    if "Duplicate device ID" not in json.dumps(reply):
+                        break
+                    time.sleep(0.1)
             else:
                 continue
             print("[itd] qmp: %s -> %s" % (line.strip(), json.dumps(reply)),
