@@ -98,6 +98,11 @@ itd_guest() {
 		itd_guest "${1%-iommufd}"
 		G_NAME=$1 G_KERNEL=custom:$G_ARCH-iommufd G_MODULES=
 		;;
+	x86_64-virtio-iommu-debug | x86_64-vtd-debug)  # the x86 counterparts
+		itd_guest "${1%-debug}"
+		G_NAME=$1 G_KERNEL=custom:x86_64-debug G_MODULES=
+		G_CMDLINE+=" panic_on_warn=1"
+		;;
 	arm64-smmuv3-debug)  # KASAN, lockdep, kmemleak, fault injection; a WARN panics
 		itd_guest arm64-smmuv3
 		G_NAME=$1 G_KERNEL=custom:arm64-debug G_MODULES=
