@@ -673,7 +673,7 @@ static int itd_open_nth(int i, int ndev)
  * per device keeps taking it into an owned domain and back.  Every DMA
  * either lands or is told EBUSY; none lands wrong.
  */
-TEST_F_TIMEOUT(uapi, concurrent_files, 60)
+TEST_F_TIMEOUT(uapi, concurrent_files, 180)
 {
 	enum { THREADS = 4 };
 	struct race_ctx c[THREADS] = {};
