@@ -32,7 +32,7 @@ static void itd_dev_release(struct kref *ref)
 	struct itd_dev *idev = container_of(ref, struct itd_dev, ref);
 
 	if (idev->scratch)
-		__free_page(idev->scratch);
+		__free_pages(idev->scratch, get_order(idev->ops->max_len));
 	ida_free(&itd_ida, idev->id);
 	pci_dev_put(idev->pdev);
 	kfree(idev);
@@ -611,7 +611,9 @@ static int itd_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 		return rc;
 	}
 	idev->id = rc;
-	idev->scratch = alloc_page(GFP_KERNEL | __GFP_ZERO);
+	/* The device may compare a whole DMA's length against it. */
+	idev->scratch = alloc_pages(GFP_KERNEL | __GFP_ZERO,
+				    get_order(idev->ops->max_len));
 	if (!idev->scratch) {
 		rc = -ENOMEM;
 		goto err_put;

@@ -126,7 +126,8 @@ struct itd_map {
  * @lock: serialises every DMA, mode change and mapping change
  * @dead: the device was removed; only close() still works
  * @dma_bits: width of the addresses the device emits
- * @scratch: a driver page: the device's oracle when the caller has none
+ * @scratch: driver pages, max_len long: the device's oracle when the
+ *           caller has none
  * @mode: &enum iommu_testdev_mode
  * @owner: the file that moved the device out of the DMA_API mode
  * @default_type: uAPI type of the default domain, noted at probe
