@@ -406,8 +406,13 @@ out:
 	return rc;
 }
 
-/* The device leaves whatever mode a file put it in. */
-static void itd_teardown_mode(struct itd_dev *idev)
+/**
+ * itd_teardown_mode() - the device leaves whatever mode a file put it in
+ * @idev: the device; back in the DMA_API mode, owned by no file, after
+ *
+ * Context: &itd_dev.lock held.
+ */
+void itd_teardown_mode(struct itd_dev *idev)
 {
 	lockdep_assert_held(&idev->lock);
 	switch (idev->mode) {

@@ -193,6 +193,7 @@ static inline struct device *itd_to_dev(struct itd_dev *idev)
 u32 itd_domain_type(struct iommu_domain *domain);
 int itd_require_mode(struct itd_file *f, u32 mode);
 int itd_group_devices(struct device *dev);
+void itd_teardown_mode(struct itd_dev *idev);
 int itd_resv_check(struct itd_dev *idev, u64 iova, u64 len);
 int itd_resv_load(struct itd_dev *idev);
 void itd_resv_drop(struct itd_dev *idev);

@@ -165,11 +165,8 @@ int itd_iommufd_unbind(struct itd_file *f, struct iommu_testdev_cmd *cmd)
 		return -EOPNOTSUPP;
 	mutex_lock(&idev->lock);
 	rc = itd_require_mode(f, IOMMU_TESTDEV_MODE_IOMMUFD);
-	if (!rc) {
-		itd_iommufd_teardown(idev);
-		idev->mode = IOMMU_TESTDEV_MODE_DMA_API;
-		idev->owner = NULL;
-	}
+	if (!rc)
+		itd_teardown_mode(idev);
 	mutex_unlock(&idev->lock);
 	return rc;
 }

@@ -122,11 +122,8 @@ int itd_owned_detach(struct itd_file *f, struct iommu_testdev_cmd *cmd)
 		return -EOPNOTSUPP;
 	mutex_lock(&idev->lock);
 	rc = itd_require_mode(f, IOMMU_TESTDEV_MODE_OWNED);
-	if (!rc) {
-		itd_owned_teardown(idev);
-		idev->mode = IOMMU_TESTDEV_MODE_DMA_API;
-		idev->owner = NULL;
-	}
+	if (!rc)
+		itd_teardown_mode(idev);
 	mutex_unlock(&idev->lock);
 	return rc;
 }

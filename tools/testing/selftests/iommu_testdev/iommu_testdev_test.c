@@ -490,59 +490,10 @@ static bool itd_fault_status(const struct iommu_testdev_info *info)
 	return info->caps & IOMMU_TESTDEV_CAP_FAULT_STATUS;
 }
 
-/* A DMA that must land exactly at b->p[off..off + len) and nowhere else. */
-static void __expect_landed(struct __test_metadata *_metadata, int fd,
-			    const struct itd_tbuf *b, __u64 iova, size_t off,
-			    size_t len)
-{
-	struct iommu_testdev_dma d;
-
-	ASSERT_EQ(0, _test_cmd_dma_write(fd, iova, len, b->id, off,
-					 IOMMU_TESTDEV_DMA_F_CANARY, &d))
-		TH_LOG("DMA at %#llx: %s", (unsigned long long)iova,
-		       strerror(errno));
-	ASSERT_EQ(IOMMU_TESTDEV_STATUS_OK, d.out_status)
-		TH_LOG("DMA at %#llx: result %#x", (unsigned long long)iova,
-		       d.out_result);
-	ASSERT_EQ(-1, itd_check_pattern(b->p + off, len, 0))
-		TH_LOG("DMA at %#llx: pattern missing", (unsigned long long)iova);
-	ASSERT_EQ(-1, itd_check_fill(b->p, off, IOMMU_TESTDEV_CANARY))
-		TH_LOG("DMA at %#llx: bytes before the target changed",
-		       (unsigned long long)iova);
-	ASSERT_EQ(-1, itd_check_fill(b->p + off + len, b->len - off - len,
-				     IOMMU_TESTDEV_CANARY))
-		TH_LOG("DMA at %#llx: bytes after the target changed",
-		       (unsigned long long)iova);
-	ASSERT_EQ(IOMMU_TESTDEV_DMA_LANDED | IOMMU_TESTDEV_DMA_TOUCHED |
-		  IOMMU_TESTDEV_DMA_CANARY_OK,
-		  d.out_flags & ~IOMMU_TESTDEV_DMA_DEV_VERIFIED);
-}
-
 #define expect_landed(_b, ...) \
-	__expect_landed(_metadata, self->fd, &(_b), __VA_ARGS__)
-
-/* A DMA the IOMMU must refuse; b is memory that must stay untouched. */
-static void __expect_fault(struct __test_metadata *_metadata, int fd,
-			   const struct iommu_testdev_info *info,
-			   const struct itd_tbuf *b, __u64 iova, size_t off,
-			   size_t len)
-{
-	struct iommu_testdev_dma d;
-
-	ASSERT_EQ(0, _test_cmd_dma_write(fd, iova, len, b->id, off,
-					 IOMMU_TESTDEV_DMA_F_CANARY, &d));
-	if (info->caps & IOMMU_TESTDEV_CAP_FAULT_STATUS)
-		ASSERT_EQ(IOMMU_TESTDEV_STATUS_FAULT, d.out_status)
-			TH_LOG("DMA at %#llx: result %#x",
-			       (unsigned long long)iova, d.out_result);
-	ASSERT_EQ(IOMMU_TESTDEV_DMA_CANARY_OK, d.out_flags)
-		TH_LOG("DMA at %#llx reached memory: flags %#x",
-		       (unsigned long long)iova, d.out_flags);
-	ASSERT_EQ(-1, itd_check_fill(b->p, b->len, IOMMU_TESTDEV_CANARY));
-}
-
+	itd_expect_landed(_metadata, self->fd, &(_b), __VA_ARGS__)
 #define expect_fault(_b, ...) \
-	__expect_fault(_metadata, self->fd, &self->info, &(_b), __VA_ARGS__)
+	itd_expect_fault(_metadata, self->fd, &self->info, &(_b), __VA_ARGS__)
 
 #define new_buf(b, len) \
 	ASSERT_EQ(0, itd_buf_new(self->fd, variant->kind, len, 0, &(b)))

@@ -461,6 +461,57 @@ static inline void __test_cmd_unmap(struct __test_metadata *_metadata, int fd,
 		EXPECT_EQ(_errno, errno);                                    \
 	})
 
+/*
+ * A DMA that must land exactly at b->p[off..off + len) and nowhere else:
+ * the device's result, the driver's CPU check and the test's own look.
+ */
+static inline void itd_expect_landed(struct __test_metadata *_metadata,
+				     int fd, const struct itd_tbuf *b,
+				     __u64 iova, size_t off, size_t len)
+{
+	struct iommu_testdev_dma d;
+
+	ASSERT_EQ(0, _test_cmd_dma_write(fd, iova, len, b->id, off,
+					 IOMMU_TESTDEV_DMA_F_CANARY, &d))
+		TH_LOG("DMA at %#llx: %s", (unsigned long long)iova,
+		       strerror(errno));
+	ASSERT_EQ(IOMMU_TESTDEV_STATUS_OK, d.out_status)
+		TH_LOG("DMA at %#llx: result %#x", (unsigned long long)iova,
+		       d.out_result);
+	ASSERT_EQ(-1, itd_check_pattern(b->p + off, len, 0))
+		TH_LOG("DMA at %#llx: pattern missing", (unsigned long long)iova);
+	ASSERT_EQ(-1, itd_check_fill(b->p, off, IOMMU_TESTDEV_CANARY))
+		TH_LOG("DMA at %#llx: bytes before the target changed",
+		       (unsigned long long)iova);
+	ASSERT_EQ(-1, itd_check_fill(b->p + off + len, b->len - off - len,
+				     IOMMU_TESTDEV_CANARY))
+		TH_LOG("DMA at %#llx: bytes after the target changed",
+		       (unsigned long long)iova);
+	ASSERT_EQ(IOMMU_TESTDEV_DMA_LANDED | IOMMU_TESTDEV_DMA_TOUCHED |
+		  IOMMU_TESTDEV_DMA_CANARY_OK,
+		  d.out_flags & ~IOMMU_TESTDEV_DMA_DEV_VERIFIED);
+}
+
+/* A DMA the IOMMU must refuse; b is memory that must stay untouched. */
+static inline void itd_expect_fault(struct __test_metadata *_metadata, int fd,
+				    const struct iommu_testdev_info *info,
+				    const struct itd_tbuf *b, __u64 iova,
+				    size_t off, size_t len)
+{
+	struct iommu_testdev_dma d;
+
+	ASSERT_EQ(0, _test_cmd_dma_write(fd, iova, len, b->id, off,
+					 IOMMU_TESTDEV_DMA_F_CANARY, &d));
+	if (info->caps & IOMMU_TESTDEV_CAP_FAULT_STATUS)
+		ASSERT_EQ(IOMMU_TESTDEV_STATUS_FAULT, d.out_status)
+			TH_LOG("DMA at %#llx: result %#x",
+			       (unsigned long long)iova, d.out_result);
+	ASSERT_EQ(IOMMU_TESTDEV_DMA_CANARY_OK, d.out_flags)
+		TH_LOG("DMA at %#llx reached memory: flags %#x",
+		       (unsigned long long)iova, d.out_flags);
+	ASSERT_EQ(-1, itd_check_fill(b->p, b->len, IOMMU_TESTDEV_CANARY));
+}
+
 /* ---- the IOMMU driver's own fault record ------------------------------ */
 
 enum itd_iommu_kind {

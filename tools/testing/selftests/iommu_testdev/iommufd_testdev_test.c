@@ -144,46 +144,10 @@ static void user_buf(struct __test_metadata *_metadata, int fd, size_t len,
 	ASSERT_EQ(0, itd_buf_new(fd, ITD_BUF_USER, len, 0, b));
 }
 
-static void __landed(struct __test_metadata *_metadata, int fd,
-		     const struct itd_tbuf *b, __u64 iova, size_t off,
-		     size_t len)
-{
-	struct iommu_testdev_dma d;
-
-	ASSERT_EQ(0, _test_cmd_dma_write(fd, iova, len, b->id, off,
-					 IOMMU_TESTDEV_DMA_F_CANARY, &d))
-		TH_LOG("DMA: %s", strerror(errno));
-	ASSERT_EQ(IOMMU_TESTDEV_STATUS_OK, d.out_status)
-		TH_LOG("DMA at %#llx: result %#x", (unsigned long long)iova,
-		       d.out_result);
-	ASSERT_EQ(-1, itd_check_pattern(b->p + off, len, 0));
-	ASSERT_EQ(-1, itd_check_fill(b->p, off, IOMMU_TESTDEV_CANARY));
-	ASSERT_EQ(-1, itd_check_fill(b->p + off + len, b->len - off - len,
-				     IOMMU_TESTDEV_CANARY));
-	ASSERT_EQ(IOMMU_TESTDEV_DMA_LANDED | IOMMU_TESTDEV_DMA_TOUCHED |
-		  IOMMU_TESTDEV_DMA_CANARY_OK,
-		  d.out_flags & ~IOMMU_TESTDEV_DMA_DEV_VERIFIED);
-}
-
-#define landed(_b, ...) __landed(_metadata, self->fd, &(_b), __VA_ARGS__)
-
-static void __refused(struct __test_metadata *_metadata, int fd,
-		      const struct iommu_testdev_info *info,
-		      const struct itd_tbuf *b, __u64 iova, size_t off,
-		      size_t len)
-{
-	struct iommu_testdev_dma d;
-
-	ASSERT_EQ(0, _test_cmd_dma_write(fd, iova, len, b->id, off,
-					 IOMMU_TESTDEV_DMA_F_CANARY, &d));
-	if (info->caps & IOMMU_TESTDEV_CAP_FAULT_STATUS)
-		ASSERT_EQ(IOMMU_TESTDEV_STATUS_FAULT, d.out_status);
-	ASSERT_EQ(IOMMU_TESTDEV_DMA_CANARY_OK, d.out_flags);
-	ASSERT_EQ(-1, itd_check_fill(b->p, b->len, IOMMU_TESTDEV_CANARY));
-}
-
+#define landed(_b, ...) \
+	itd_expect_landed(_metadata, self->fd, &(_b), __VA_ARGS__)
 #define refused(_b, ...) \
-	__refused(_metadata, self->fd, &self->info, &(_b), __VA_ARGS__)
+	itd_expect_fault(_metadata, self->fd, &self->info, &(_b), __VA_ARGS__)
 
 TEST_F(iommufd, ioas_map_dma)
 {
