@@ -46,7 +46,7 @@ if [[ ${ITD_ICOUNT:-$([[ $G_ENGINE == edu ]] && echo 1 || echo 0)} == 1 ]]; then
 	accel=(-accel tcg -icount shift=auto,sleep=off)
 fi
 # shellcheck disable=SC2054 # commas belong to QEMU options
-qemu_args=("${accel[@]}" -smp 2 -m 2G -nographic -no-reboot
+qemu_args=("${accel[@]}" -smp 2 -m "$G_MEM" -nographic -no-reboot
 	-kernel "$KERNEL" -initrd "$initrd" -append "$cmdline"
 	"${G_QEMU[@]}" "${G_TESTDEV[@]}" "${G_EXTRA[@]}")
 
