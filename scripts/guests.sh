@@ -194,18 +194,12 @@ itd_guest_check() {
 	for ((i = 1; i < G_NDEV; i++)); do
 		G_TESTDEV+=("${G_TESTDEV[@]:0:2}")
 	done
-	# Hot-plug: one more behind a pcie-root-port; G_HOTPLUG becomes the
-	# device_add arguments qmp-hotplug.py re-plugs it with.
+	# Hot-plug: one more behind a pcie-root-port; G_HOTPLUG becomes its
+	# -device string, which qmp-hotplug.py re-plugs it with.
 	if [[ -n $G_HOTPLUG ]]; then
-		if [[ $G_ENGINE == edu ]]; then
-			G_HOTPLUG='{"driver": "edu", "dma_mask": 18446744073709551615, "bus": "itdrp", "id": "itdhp"}'
-			G_TESTDEV+=(-device pcie-root-port,id=itdrp,chassis=9,slot=9
-				    -device edu,dma_mask=0xffffffffffffffff,bus=itdrp,id=itdhp)
-		else
-			G_HOTPLUG='{"driver": "iommu-testdev", "bus": "itdrp", "id": "itdhp"}'
-			G_TESTDEV+=(-device pcie-root-port,id=itdrp,chassis=9,slot=9
-				    -device iommu-testdev,bus=itdrp,id=itdhp)
-		fi
+		G_HOTPLUG="${G_TESTDEV[1]},bus=itdrp,id=itdhp"
+		G_TESTDEV+=(-device pcie-root-port,id=itdrp,chassis=9,slot=9
+			    -device "$G_HOTPLUG")
 	fi
 	return 0
 }

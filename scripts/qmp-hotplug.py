@@ -2,11 +2,11 @@
 # SPDX-License-Identifier: GPL-2.0
 """Unplug and re-plug a guest's test device over QMP when the guest asks.
 
-qmp-hotplug.py <console log> <qmp socket> <device_add arguments as JSON>
+qmp-hotplug.py <console log> <qmp socket> <-device string>
 
 The lifecycle test writes "ITD-QMP device_del" or "ITD-QMP device_add" to
 /dev/console; this follows the console log and does that over QMP
-(device_del of the "id" in the JSON, or device_add of the JSON).  It stops
+(device_del of its "id", or device_add of the same -device string).  It stops
 when QEMU closes the socket or its parent kills it.
 """
 import json
@@ -35,8 +35,23 @@ def qmp(sock_path, command, arguments):
     return reply
 
 
+def device_args(spec):
+    """-device "drv,key=val,..." as device_add arguments."""
+    drv, *props = spec.split(",")
+    args = {"driver": drv}
+    for prop in props:
+        key, val = prop.split("=", 1)
+        # QMP wants numbers as numbers (edu's dma_mask).
+        try:
+            args[key] = int(val, 0)
+        except ValueError:
+            args[key] = val
+    return args
+
+
 def main():
-    log, sock_path, dev = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+    log, sock_path = sys.argv[1], sys.argv[2]
+    dev = device_args(sys.argv[3])
     pos = 0
     while not os.path.exists(log):
         time.sleep(0.1)

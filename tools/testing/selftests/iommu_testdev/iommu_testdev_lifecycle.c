@@ -33,15 +33,6 @@ static int itd_wait_open(int ms)
 	return -1;
 }
 
-/* The PCI address of the device behind @fd, as sysfs names it. */
-static void itd_bdf(const struct iommu_testdev_info *info, char *bdf,
-		    size_t len)
-{
-	snprintf(bdf, len, "%04x:%02x:%02x.%x", info->pci_segment,
-		 info->pci_rid >> 8, (info->pci_rid >> 3) & 0x1f,
-		 info->pci_rid & 7);
-}
-
 static int write_file(const char *path, const char *s)
 {
 	int fd = open(path, O_WRONLY | O_CLOEXEC);
@@ -173,7 +164,7 @@ TEST_F_TIMEOUT(lifecycle, unplug_replug, 120)
 		SKIP(return, ITD_NO_DEVICE_MSG);
 	ASSERT_EQ(0, _test_cmd_get_info(fd, &info));
 	close(fd);
-	itd_bdf(&info, bdf, sizeof(bdf));
+	itd_pci_name(&info, bdf, sizeof(bdf));
 	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/remove", bdf);
 	if (access(path, W_OK))
 		SKIP(return, "no %s", path);

@@ -127,6 +127,23 @@ TEST_F(info, open_needs_rawio)
 	ASSERT_EQ(0, WEXITSTATUS(status));
 }
 
+/* A hex attribute of a PCI device in sysfs; 0 when unreadable. */
+static unsigned int sysfs_hex(const char *dev, const char *attr)
+{
+	unsigned int v = 0;
+	char path[512];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/%s", dev, attr);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	if (fscanf(f, "%x", &v) != 1)
+		v = 0;
+	fclose(f);
+	return v;
+}
+
 /*
  * QEMU's pci-testdev has the ids of iommu-testdev but an I/O BAR1: the
  * driver must leave it alone.
@@ -141,29 +158,14 @@ TEST(pci_testdev_unbound)
 	if (!d)
 		SKIP(return, "no /sys/bus/pci/devices");
 	while ((de = readdir(d))) {
-		char path[512], buf[32], link[512];
-		unsigned int vendor = 0, device = 0;
+		unsigned int vendor, device;
+		char path[512], link[512];
 		ssize_t n;
-		FILE *f;
 
 		if (de->d_name[0] == '.')
 			continue;
-		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/vendor",
-			 de->d_name);
-		f = fopen(path, "r");
-		if (!f)
-			continue;
-		if (fgets(buf, sizeof(buf), f))
-			vendor = strtoul(buf, NULL, 16);
-		fclose(f);
-		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/device",
-			 de->d_name);
-		f = fopen(path, "r");
-		if (!f)
-			continue;
-		if (fgets(buf, sizeof(buf), f))
-			device = strtoul(buf, NULL, 16);
-		fclose(f);
+		vendor = sysfs_hex(de->d_name, "vendor");
+		device = sysfs_hex(de->d_name, "device");
 		if (vendor != 0x1b36 || device != 0x0005)
 			continue;
 		/* pci-testdev: resource1 (its I/O BAR) exists. */

@@ -523,17 +523,25 @@ enum itd_iommu_kind {
 	ITD_IOMMU_OTHER,
 };
 
+/* The device's PCI name as sysfs spells it: 0000:00:02.0. */
+static inline void itd_pci_name(const struct iommu_testdev_info *info,
+				char *name, size_t len)
+{
+	snprintf(name, len, "%04x:%02x:%02x.%x", info->pci_segment,
+		 info->pci_rid >> 8, (info->pci_rid >> 3) & 0x1f,
+		 info->pci_rid & 7);
+}
+
 /* Which IOMMU driver translates the device, from sysfs. */
 static inline enum itd_iommu_kind
 itd_iommu_kind(const struct iommu_testdev_info *info, char *name, size_t len)
 {
-	char path[512], link[256];
+	char path[512], link[256], pci[32];
 	const char *base;
 	ssize_t n;
 
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%04x:%02x:%02x.%x/iommu",
-		 info->pci_segment, info->pci_rid >> 8, (info->pci_rid >> 3) & 0x1f,
-		 info->pci_rid & 7);
+	itd_pci_name(info, pci, sizeof(pci));
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/iommu", pci);
 	n = readlink(path, link, sizeof(link) - 1);
 	if (n < 0) {
 		snprintf(name, len, "none");
