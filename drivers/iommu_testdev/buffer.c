@@ -124,10 +124,10 @@ int itd_buf_alloc(struct itd_file *f, struct iommu_testdev_buf_alloc *cmd)
 	} else if (cmd->user_va) {
 		return -EINVAL;
 	}
-	if (cmd->length > ITD_MAX_BUF_BYTES)
+	if (cmd->length > IOMMU_TESTDEV_BUF_BUDGET)
 		return -E2BIG;
 	if (atomic64_add_return(cmd->length, &f->buf_bytes) >
-	    ITD_MAX_BUF_BYTES) {
+	    IOMMU_TESTDEV_BUF_BUDGET) {
 		atomic64_sub(cmd->length, &f->buf_bytes);
 		return -ENOSPC;
 	}

@@ -30,8 +30,6 @@ struct iommufd_device;
 
 /* Most mappings one owned domain holds. */
 #define ITD_MAX_MAPS		65536
-/* Most bytes of buffers one file may hold. */
-#define ITD_MAX_BUF_BYTES	(SZ_1G + SZ_512M)
 
 /**
  * struct itd_dma_req - one DMA as an engine sees it
@@ -176,7 +174,7 @@ struct itd_dev {
  * struct itd_file - one open file of /dev/iommu_testdevN
  * @idev: the device (a reference is held)
  * @bufs: buffers by id
- * @buf_bytes: bytes held in @bufs, bounded by ITD_MAX_BUF_BYTES
+ * @buf_bytes: bytes held in @bufs, bounded by IOMMU_TESTDEV_BUF_BUDGET
  */
 struct itd_file {
 	struct itd_dev *idev;

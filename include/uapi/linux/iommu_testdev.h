@@ -139,6 +139,13 @@ struct iommu_testdev_info {
 #define IOMMU_TESTDEV_GET_INFO \
 	_IO(IOMMU_TESTDEV_TYPE, IOMMU_TESTDEV_CMD_GET_INFO)
 
+/*
+ * Bytes of buffer length one open file may hold: BUF_ALLOC refuses a
+ * longer buffer with E2BIG and one that would take the file past it with
+ * ENOSPC.  1.5 GiB: a 1 GiB block test fits, with room to spare.
+ */
+#define IOMMU_TESTDEV_BUF_BUDGET	(3ULL << 29)
+
 /* BUF_ALLOC flags */
 #define IOMMU_TESTDEV_BUF_PIN		(1U << 0) /* pin user memory at @user_va */
 
