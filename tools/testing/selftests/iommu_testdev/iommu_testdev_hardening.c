@@ -156,29 +156,59 @@ TEST_F(uapi, buf_alloc_fields)
 	munmap(ro, pg);
 }
 
-/* The per-file byte budget holds; freeing gives it back. */
+/*
+ * The per-file byte budget, IOMMU_TESTDEV_BUF_BUDGET: a request over it is
+ * E2BIG, one that would take the file past it is ENOSPC, and freed or
+ * failed buffers give their bytes back.  The driver counts a request against the
+ * budget before it allocates or pins, so pins of a PROT_NONE reservation
+ * probe the count without memory: EFAULT means "within budget".
+ */
 TEST_F(uapi, buf_budget)
 {
-	__u32 ids[1024];
-	size_t chunk = 4 << 20, n = 0, i;
+	const __u64 budget = IOMMU_TESTDEV_BUF_BUDGET;
+	size_t pg = self->pg;
+	void *res, *mem;
+	char path[64];
+	int i, fd2;
+	__u64 va;
+	__u32 id;
 
-	if (chunk > (1UL << 10) * self->pg)
-		chunk = (1UL << 10) * self->pg;
-	while (n < 1024) {
-		if (_test_cmd_buf_alloc(self->fd, 0, chunk, 0, &ids[n], NULL,
-					NULL))
-			break;
-		n++;
-	}
-	ASSERT_TRUE(errno == ENOSPC || errno == ENOMEM)
-		TH_LOG("after %zu buffers: %s", n, strerror(errno));
-	TH_LOG("%zu buffers of %zu KiB before %s", n, chunk >> 10,
-	       strerror(errno));
-	for (i = 0; i < n; i++)
-		test_cmd_buf_free(ids[i]);
-	ASSERT_EQ(0, _test_cmd_buf_alloc(self->fd, 0, chunk, 0, &ids[0], NULL,
-					 NULL));
-	test_cmd_buf_free(ids[0]);
+	mem = mmap(NULL, pg, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, mem);
+	res = mmap(NULL, budget + pg, PROT_NONE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	ASSERT_NE(MAP_FAILED, res);
+	va = (uintptr_t)res;
+
+	test_err_buf_alloc(E2BIG, IOMMU_TESTDEV_BUF_PIN, budget + pg, va);
+	test_err_buf_alloc(E2BIG, 0, budget + pg, 0);
+	test_err_buf_alloc(EFAULT, IOMMU_TESTDEV_BUF_PIN, budget, va);
+
+	/* One real page of each kind counts. */
+	ASSERT_EQ(0, _test_cmd_buf_alloc(self->fd, 0, pg, 0, &id, NULL, NULL));
+	test_err_buf_alloc(ENOSPC, IOMMU_TESTDEV_BUF_PIN, budget, va);
+	test_err_buf_alloc(ENOSPC, 0, budget, 0);
+	/* Exactly what is left fits, again and again: failures give back. */
+	for (i = 0; i < 8; i++)
+		test_err_buf_alloc(EFAULT, IOMMU_TESTDEV_BUF_PIN, budget - pg,
+				   va);
+	/* Another file has a budget of its own. */
+	fd2 = itd_open_dev(path, sizeof(path));
+	ASSERT_LE(0, fd2);
+	__test_err_buf_alloc(_metadata, fd2, EFAULT, IOMMU_TESTDEV_BUF_PIN,
+			     budget, va);
+	close(fd2);
+	test_cmd_buf_free(id);
+	test_err_buf_alloc(EFAULT, IOMMU_TESTDEV_BUF_PIN, budget, va);
+
+	ASSERT_EQ(0, _test_cmd_buf_alloc(self->fd, IOMMU_TESTDEV_BUF_PIN, pg,
+					 (uintptr_t)mem, &id, NULL, NULL));
+	test_err_buf_alloc(ENOSPC, IOMMU_TESTDEV_BUF_PIN, budget, va);
+	test_cmd_buf_free(id);
+	test_err_buf_alloc(EFAULT, IOMMU_TESTDEV_BUF_PIN, budget, va);
+	munmap(res, budget + pg);
+	munmap(mem, pg);
 }
 
 TEST_F(uapi, buf_free_fields)
@@ -432,10 +462,10 @@ TEST_F(uapi, iommufd_fields)
 
 struct fuzz_ctx {
 	__u64 seed;
+	unsigned int rounds;
 	unsigned int calls;
 	unsigned int ok;
 	unsigned int dmas;
-	double seconds;
 	unsigned int engine;
 };
 
@@ -523,7 +553,6 @@ static void *fuzz_thread(void *data)
 {
 	struct fuzz_ctx *ctx = data;
 	__u64 s = ctx->seed;
-	struct timespec t0, t1;
 	union {
 		__u8 b[256];
 		__u64 align;
@@ -531,14 +560,14 @@ static void *fuzz_thread(void *data)
 	__u8 *arg = u.b;
 	__u32 buf_id = 0;
 	char path[64];
-	int fd, i;
+	unsigned int i;
+	int fd;
 
 	fd = itd_open_dev(path, sizeof(path));
 	if (fd < 0)
 		return NULL;
 	_test_cmd_buf_alloc(fd, 0, itd_page_size(), 0, &buf_id, NULL, NULL);
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (i = 0; i < 100000; i++) {
+	for (i = 0; i < ctx->rounds; i++) {
 		unsigned long nr = itd_all_ioctls[itd_rand(&s) % ARRAY_SIZE(itd_all_ioctls)];
 
 		/* Keep binds away from random fds: this is not an fd fuzzer. */
@@ -557,18 +586,15 @@ static void *fuzz_thread(void *data)
 		ctx->calls++;
 		if (!ioctl(fd, nr, arg))
 			ctx->ok++;
-		if (!(i % 256)) {
-			clock_gettime(CLOCK_MONOTONIC, &t1);
-			if (t1.tv_sec - t0.tv_sec >= 4)
-				break;
-		}
 	}
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	ctx->seconds = t1.tv_sec - t0.tv_sec + (t1.tv_nsec - t0.tv_nsec) / 1e9;
 	close(fd);
 	return NULL;
 }
 
+/*
+ * A seed and $ITD_STRESS name the run: each thread draws 5000 x stress
+ * ioctls from its own stream, so the same seed makes the same requests.
+ */
 TEST_F_TIMEOUT(uapi, fuzz, 60)
 {
 	enum { THREADS = 4 };
@@ -580,6 +606,7 @@ TEST_F_TIMEOUT(uapi, fuzz, 60)
 
 	for (i = 0; i < THREADS; i++) {
 		ctx[i].seed = seed + i * 0x9e3779b97f4a7c15ULL;
+		ctx[i].rounds = 5000 * itd_stress();
 		ctx[i].engine = self->info.engine;
 		ASSERT_EQ(0, pthread_create(&th[i], NULL, fuzz_thread, &ctx[i]));
 	}
@@ -602,10 +629,20 @@ struct race_ctx {
 	int fd;
 	int own;		/* owned-domain churn instead of DMA-API DMA */
 	int *stop;
-	unsigned int done;
+	unsigned int done;	/* operations, EBUSY not counted */
 	unsigned int busy;
 	unsigned int bad;
 };
+
+/*
+ * After EBUSY, sleep a little instead of spinning: the owner keeps its
+ * turn short anyway, and an idle CPU lets a guest under -icount skip
+ * ahead to the next device timer (edu's DMAs).
+ */
+static void itd_backoff(void)
+{
+	usleep(50);
+}
 
 static void *race_thread(void *data)
 {
@@ -620,6 +657,7 @@ static void *race_thread(void *data)
 		if (c->own) {
 			if (_test_cmd_owned_attach(c->fd, &a)) {
 				c->busy++;
+				itd_backoff();
 				continue;
 			}
 			if (_test_cmd_map(c->fd, b.id, 0, b.len, 0x1000000, ITD_RW) ||
@@ -628,11 +666,15 @@ static void *race_thread(void *data)
 			    !(d.out_flags & IOMMU_TESTDEV_DMA_LANDED))
 				c->bad++;
 			_test_cmd_simple(c->fd, IOMMU_TESTDEV_OWNED_DETACH);
+			/* Give the DMA-API threads a turn. */
+			itd_backoff();
 		} else if (_test_cmd_dma_write(c->fd, 0, 16, b.id, 32, 0, &d)) {
-			if (errno == EBUSY)
+			if (errno == EBUSY) {
 				c->busy++;
-			else
-				c->bad++;
+				itd_backoff();
+				continue;
+			}
+			c->bad++;
 		} else if (!(d.out_flags & IOMMU_TESTDEV_DMA_LANDED)) {
 			c->bad++;
 		}
@@ -671,7 +713,10 @@ static int itd_open_nth(int i, int ndev)
 /*
  * Threads on separate files of every device: DMA-API DMAs while one file
  * per device keeps taking it into an owned domain and back.  Every DMA
- * either lands or is told EBUSY; none lands wrong.
+ * either lands or is told EBUSY; none lands wrong.  The race runs until
+ * the threads have finished 10 x $ITD_STRESS operations each on average
+ * (DMAs, or attach-map-DMA-detach cycles; EBUSY does not count) and each
+ * at least one, or for 10 x $ITD_STRESS seconds.
  */
 TEST_F_TIMEOUT(uapi, concurrent_files, 180)
 {
@@ -679,8 +724,9 @@ TEST_F_TIMEOUT(uapi, concurrent_files, 180)
 	struct race_ctx c[THREADS] = {};
 	int stop = 0;
 	pthread_t th[THREADS];
-	unsigned int i, done = 0, busy = 0;
+	unsigned int i, n, done = 0, busy = 0, want = 10 * itd_stress();
 	int ndev = itd_count_devs();
+	struct timespec t0, t1;
 
 	for (i = 0; i < THREADS; i++) {
 		c[i].fd = itd_open_nth(i, ndev);
@@ -691,7 +737,24 @@ TEST_F_TIMEOUT(uapi, concurrent_files, 180)
 		c[i].stop = &stop;
 		ASSERT_EQ(0, pthread_create(&th[i], NULL, race_thread, &c[i]));
 	}
-	sleep(self->info.engine == IOMMU_TESTDEV_ENGINE_EDU ? 4 : 2);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		unsigned int least = ~0U;
+
+		for (i = 0, n = 0; i < THREADS; i++) {
+			unsigned int d = __atomic_load_n(&c[i].done,
+							 __ATOMIC_RELAXED);
+
+			n += d;
+			least = d < least ? d : least;
+		}
+		if (least && n >= want * THREADS)
+			break;
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		if (t1.tv_sec - t0.tv_sec >= 10 * itd_stress())
+			break;
+		usleep(1000);
+	}
 	__atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
 	for (i = 0; i < THREADS; i++) {
 		pthread_join(th[i], NULL);
@@ -700,8 +763,9 @@ TEST_F_TIMEOUT(uapi, concurrent_files, 180)
 		busy += c[i].busy;
 		close(c[i].fd);
 	}
-	ksft_print_msg("concurrency: %u threads, %u files, %d devices: %u operations, %u EBUSY\n",
-		       THREADS, THREADS, ndev, done, busy);
+	ksft_print_msg("concurrency: %u threads, %u files, %d devices: %u operations (%u/%u/%u/%u), %u EBUSY\n",
+		       THREADS, THREADS, ndev, done, c[0].done, c[1].done,
+		       c[2].done, c[3].done, busy);
 	ASSERT_LT(THREADS, done);
 }
 
@@ -727,10 +791,11 @@ static void *closer_thread(void *data)
 /* close() while another thread is inside an ioctl on the same file. */
 TEST_F_TIMEOUT(uapi, close_during_ioctl, 60)
 {
-	unsigned int round, total = 0;
+	unsigned int round, rounds = 4 * itd_stress(), total = 0;
 	char path[64];
 
-	for (round = 0; round < 20; round++) {
+	/* Odd rounds close an owner: both ways back to the DMA API. */
+	for (round = 0; round < rounds; round++) {
 		int stop = 0;
 		struct race_ctx c = { .stop = &stop };
 		struct iommu_testdev_owned_attach a;
@@ -748,8 +813,8 @@ TEST_F_TIMEOUT(uapi, close_during_ioctl, 60)
 		pthread_join(th, NULL);
 		total += c.done;
 	}
-	ksft_print_msg("close during ioctl: 20 rounds, %u DMAs in flight\n",
-		       total);
+	ksft_print_msg("close during ioctl: %u rounds, %u DMAs in flight\n",
+		       rounds, total);
 	/* Every owner closed: the device is back with the DMA API. */
 	ASSERT_EQ(0, _test_cmd_get_info(self->fd, &self->info));
 	ASSERT_EQ(IOMMU_TESTDEV_MODE_DMA_API, self->info.mode);

@@ -95,15 +95,16 @@ TEST_F(lifecycle, unload_refused_while_open)
 }
 
 /*
- * Unload and load the module again and again.  $ITD_MODULE names the .ko
- * to load; its parameters are carried over from the loaded module.
+ * Unload and load the module, 10 x $ITD_STRESS times (3 x on edu, whose
+ * probe costs a DMA).  $ITD_MODULE names the .ko to load; its parameters
+ * are carried over from the loaded module.
  */
-TEST_F_TIMEOUT(lifecycle, reload_100, 300)
+TEST_F_TIMEOUT(lifecycle, reload, 300)
 {
 	const char *ko = getenv("ITD_MODULE");
 	char params[64] = "", buf[32];
 	struct iommu_testdev_info info;
-	int i, fd, mfd, rounds = 100;
+	int i, fd, mfd, rounds = 10 * itd_stress();
 	FILE *f;
 
 	if (!itd_module_loaded())
@@ -122,9 +123,8 @@ TEST_F_TIMEOUT(lifecycle, reload_100, 300)
 		SKIP(return, ITD_NO_DEVICE_MSG);
 	ASSERT_EQ(0, _test_cmd_get_info(fd, &info));
 	close(fd);
-	/* edu spends 100 ms loading its pattern at every probe. */
 	if (info.engine == IOMMU_TESTDEV_ENGINE_EDU)
-		rounds = 30;
+		rounds = 3 * itd_stress();
 
 	for (i = 0; i < rounds; i++) {
 		ASSERT_EQ(0, syscall(SYS_delete_module, MODNAME, O_NONBLOCK))
@@ -136,7 +136,7 @@ TEST_F_TIMEOUT(lifecycle, reload_100, 300)
 		close(mfd);
 		fd = itd_wait_open(2000);
 		ASSERT_LE(0, fd) TH_LOG("round %d: no device node", i);
-		if (i % 10 == 0)
+		if (i % 10 == 0 || i == rounds - 1)
 			device_works(fd);
 		close(fd);
 	}
@@ -148,7 +148,8 @@ TEST_F_TIMEOUT(lifecycle, reload_100, 300)
  * Hot-unplug: remove the PCI device under two open files, one of them
  * owning a domain with live mappings and an mmap of a buffer.  Every
  * ioctl then says ENODEV, the memory stays usable until closed, nothing
- * leaks; a rescan brings the device back and it works.
+ * leaks; a rescan brings the device back and it works.  2 x $ITD_STRESS
+ * cycles.
  */
 TEST_F_TIMEOUT(lifecycle, unplug_replug, 120)
 {
@@ -157,7 +158,7 @@ TEST_F_TIMEOUT(lifecycle, unplug_replug, 120)
 	struct iommu_testdev_dma d;
 	char bdf[32], path[128], name[64];
 	struct itd_tbuf b, b2;
-	int cycle, cycles = 5, fd, fd2;
+	int cycle, cycles = 2 * itd_stress(), fd, fd2;
 
 	fd = itd_wait_open(100);
 	if (fd < 0)
@@ -301,7 +302,8 @@ static int itd_ask_host(const char *what)
  * Hot-unplug by the hypervisor: QEMU's device_del under an open file with
  * a domain and mappings, then device_add.  Runs where a test device sits
  * in a hot-plug slot and the host answers "ITD-QMP" requests on the
- * console (scripts/guests.sh sets that up for arm64-smmuv3).
+ * console (scripts/guests.sh sets that up for arm64-smmuv3).  $ITD_STRESS
+ * cycles.
  */
 TEST_F_TIMEOUT(lifecycle, qmp_unplug_replug, 180)
 {
@@ -309,7 +311,7 @@ TEST_F_TIMEOUT(lifecycle, qmp_unplug_replug, 180)
 	struct iommu_testdev_info info;
 	struct iommu_testdev_dma d;
 	char bdf[64], path[300];
-	int cycle, cycles = 2, fd, ms;
+	int cycle, cycles = itd_stress(), fd, ms;
 	struct itd_tbuf b;
 
 	if (!itd_hotplug_bdf(bdf, sizeof(bdf)))

@@ -236,7 +236,7 @@ TEST_F_TIMEOUT(fault_log, translation_and_permission, 60)
 				 &b));
 	ASSERT_EQ(0, _test_cmd_map(self->fd, b.id, 0, b.len, MID_IOVA,
 				   IOMMU_TESTDEV_MAP_READ));
-	itd_kmsg_wait_quiet();
+	itd_kmsg_wait_quiet(2);
 	kfd = itd_kmsg_open();
 	ASSERT_LE(0, kfd);
 
@@ -248,8 +248,8 @@ TEST_F_TIMEOUT(fault_log, translation_and_permission, 60)
 					 IOMMU_TESTDEV_DMA_F_CANARY, &d));
 	ASSERT_EQ(IOMMU_TESTDEV_DMA_CANARY_OK, d.out_flags);
 
-	for (tries = 0; tries < 40 && !(seen_t && seen_p); tries++) {
-		usleep(50000);
+	for (tries = 0; tries < 200 && !(seen_t && seen_p); tries++) {
+		usleep(10000);
 		used = itd_kmsg_read(kfd, text, sizeof(text), used);
 		seen_t = itd_fault_logged(kind, text, &self->info, unmapped,
 					  0x10);
@@ -979,12 +979,13 @@ TEST_F(owned, detach_reattach)
 
 /*
  * Churn: seeded random map / DMA / unmap over a few IOVA slots, checked
- * against a model of what each slot holds.  Zero wrong results.
+ * against a model of what each slot holds.  Zero wrong results.  100 x
+ * $ITD_STRESS rounds (edu: 30 x, a DMA costs it 100 ms).
  */
 TEST_F_TIMEOUT(owned, churn, 300)
 {
-	unsigned int rounds = self->info.engine == IOMMU_TESTDEV_ENGINE_EDU ?
-			      100 : 1000;
+	unsigned int rounds = itd_stress() *
+		(self->info.engine == IOMMU_TESTDEV_ENGINE_EDU ? 30 : 100);
 	enum { SLOTS = 16, PAGES = 8 };
 	int slot_page[SLOTS];
 	__u64 seed = itd_seed();

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -298,10 +299,27 @@ static inline __u64 itd_rand(__u64 *s)
 static inline __u64 itd_seed(void)
 {
 	const char *env = getenv("ITD_SEED");
+	__u64 seed;
 
 	if (env)
 		return strtoull(env, NULL, 0);
+	/* Guests without an RTC start every boot at the same time(). */
+	if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) == sizeof(seed))
+		return seed;
 	return (__u64)time(NULL) * 2654435761ULL + getpid();
+}
+
+/*
+ * How hard the stress tests push: $ITD_STRESS, 1 (the default, a quick
+ * run) to 100.  The fuzzer, the races, the reloads, the unplugs and the
+ * churn multiply their counts by it; the functional tests ignore it.
+ */
+static inline unsigned int itd_stress(void)
+{
+	const char *env = getenv("ITD_STRESS");
+	unsigned long n = env ? strtoul(env, NULL, 0) : 1;
+
+	return n < 1 ? 1 : n > 100 ? 100 : n;
 }
 
 /* ---- the pattern --------------------------------------------------- */
@@ -342,12 +360,23 @@ static inline long itd_check_pattern(const __u8 *p, size_t len,
 	return -1;
 }
 
-/* Index of the first byte of p[0..len) that is not @c, or -1. */
+/*
+ * Index of the first byte of p[0..len) that is not @c, or -1.  Canary
+ * checks cover whole buffers after every DMA: compare a word at a time
+ * (TCG runs the byte loop eight times slower) and find the byte after.
+ */
 static inline long itd_check_fill(const __u8 *p, size_t len, __u8 c)
 {
+	const __u64 word = 0x0101010101010101ULL * c;
 	size_t i;
+	__u64 w;
 
-	for (i = 0; i < len; i++)
+	for (i = 0; i + 8 <= len; i += 8) {
+		memcpy(&w, p + i, sizeof(w));	/* one load at -O2 */
+		if (w != word)
+			break;
+	}
+	for (; i < len; i++)
 		if (p[i] != c)
 			return i;
 	return -1;
@@ -579,44 +608,60 @@ static inline int itd_kmsg_open(void)
 }
 
 /*
- * IOMMU drivers rate limit their fault messages (10 per 5 s burst).  Wait
- * until the last fault-like message is more than 5.5 s old, so that the
- * next fault gets a fresh burst; return at once when there is none.
+ * IOMMU drivers rate limit their fault messages: at most 10 per 5 s window
+ * (the kernel's default burst and interval; one per SMMUv3 event, per VT-d
+ * fault interrupt, per virtio-iommu fault).  Make room for @need more.
+ * Every message of the current window is younger than 5 s, so counting the
+ * fault messages of the last 5.5 s over-counts the window: return at once
+ * when that count leaves room, else wait until enough of them are older.
  */
-static inline void itd_kmsg_wait_quiet(void)
+static inline void itd_kmsg_wait_quiet(unsigned int need)
 {
+	enum { BURST = 10, SPAN_US = 5500000, KEEP = 64 };
 	static const char * const pats[] = {
-		"event 0x", "fault addr", "fault from EP", "callbacks suppressed",
-		"DRHD: handling fault",
+		"event 0x", "event: ", "DRHD: handling fault",
+		"fault from EP", "callbacks suppressed",
 	};
-	unsigned long long last = 0, ts;
+	unsigned long long ts, now_us, recent[KEEP];
+	unsigned int i, n = 0, k;
 	struct timespec now;
 	char rec[2048];
-	ssize_t n;
+	ssize_t len;
 	int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-	unsigned int i;
 
 	if (fd < 0)
 		return;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	now_us = now.tv_sec * 1000000ULL + now.tv_nsec / 1000;
+	/* The timestamps of the newest KEEP fault messages, a ring. */
 	for (;;) {
 		errno = 0;
-		n = read(fd, rec, sizeof(rec) - 1);
-		if (n < 0 && errno == EPIPE)
+		len = read(fd, rec, sizeof(rec) - 1);
+		if (len < 0 && errno == EPIPE)
 			continue;
-		if (n <= 0)
+		if (len <= 0)
 			break;
-		rec[n] = 0;
-		if (sscanf(rec, "%*u,%*u,%llu", &ts) != 1)
+		rec[len] = 0;
+		if (sscanf(rec, "%*u,%*u,%llu", &ts) != 1 ||
+		    ts + SPAN_US < now_us)
 			continue;
-		for (i = 0; i < ARRAY_SIZE(pats); i++)
-			if (strstr(rec, pats[i]))
-				last = ts;
+		for (i = 0; i < ARRAY_SIZE(pats); i++) {
+			if (strstr(rec, pats[i])) {
+				recent[n++ % KEEP] = ts;
+				break;
+			}
+		}
 	}
 	close(fd);
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	ts = now.tv_sec * 1000000ULL + now.tv_nsec / 1000;
-	if (last && ts < last + 5500000)
-		usleep(last + 5500000 - ts);
+	k = n < KEEP ? n : KEEP;
+	if (need > BURST)
+		need = BURST;
+	if (k + need <= BURST)
+		return;
+	/* The oldest k + need - BURST must age out: wait for the last of them. */
+	ts = recent[(n - k + (k + need - BURST - 1)) % KEEP];
+	if (ts + SPAN_US > now_us)
+		usleep(ts + SPAN_US - now_us);
 }
 
 /*

@@ -502,13 +502,13 @@ TEST_F(iommufd, fault_record)
 
 	kind = itd_iommu_kind(&self->info, name, sizeof(name));
 	user_buf(_metadata, self->fd, self->pg, &b);
-	itd_kmsg_wait_quiet();
+	itd_kmsg_wait_quiet(1);
 	kfd = itd_kmsg_open();
 	ASSERT_LE(0, kfd);
 	used = 0;
 	refused(b, IOVA + 0x40, 0, 4);
-	for (tries = 0; tries < 40 && !seen; tries++) {
-		usleep(50000);
+	for (tries = 0; tries < 200 && !seen; tries++) {
+		usleep(10000);
 		used = itd_kmsg_read(kfd, text, sizeof(text), used);
 		seen = itd_fault_logged(kind, text, &self->info, IOVA + 0x40,
 					0x10);
