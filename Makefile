@@ -20,6 +20,8 @@ GUESTS ?= arm64-smmuv3
 GUEST ?= arm64-smmuv3
 CHECK_GUESTS ?= check
 LINT ?= lint
+# When make started: run.sh prints make check's whole time, lint included.
+export ITD_CHECK_T0 := $(shell date +%s.%N | cut -c1-13)
 
 .PHONY: all run check matrix setup module modules_install clean shell help \
 	lint bench mutants dkms-check

@@ -24,7 +24,7 @@ for g in "${guests[@]}"; do
 	"$SCRIPTS/build.sh" "$G_ARCH" "$G_KERNEL" >/dev/null
 	"$SCRIPTS/pack.sh" "$g" >/dev/null
 	ITD_CMDLINE="itd.bench=${ITD_BENCH_SECONDS:-1}" "$SCRIPTS/boot.sh" "$g"
-	col="$g[$G_ENGINE]"
+	col="${g}[$G_ENGINE]"
 	cols+=("$col")
 	while read -r _ name value unit; do
 		[[ $value =~ ^[0-9]+$ ]] || continue

@@ -8,6 +8,7 @@
 #   ITD_INTERACTIVE=1  console on this terminal, no tests: a shell (itd.shell=1)
 #   ITD_CMDLINE=...    appended to the kernel command line
 #   ITD_ARGS=a,b       run_kselftest.sh arguments (e.g. -t,iommu_testdev:iommu_testdev_test)
+#   ITD_STRESS=N       the tests' stress multiplier (default: the guest's G_STRESS)
 # QEMU exits 0 on poweroff whatever happened: only judge.sh gives a verdict.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR
@@ -29,10 +30,15 @@ case $G_ARCH in
 arm64) console=ttyAMA0 ;;
 x86_64) console=ttyS0 ;;
 esac
-cmdline="console=$console panic=-1 rdinit=/init itd.guest=$guest"
+# quiet: the console shows err and worse while booting (printing the boot
+# log through the UART costs a third of the boot under TCG); the guest
+# prints the whole kernel log at the end.  ITD_CMDLINE=loglevel=8 undoes it.
+cmdline="console=$console quiet panic=-1 rdinit=/init itd.guest=$guest"
 [[ -n $G_MODPARAMS ]] && cmdline+=" itd.modparams=$G_MODPARAMS"
 [[ -n $G_CMDLINE ]] && cmdline+=" $G_CMDLINE"
 [[ -n ${ITD_ARGS:-} ]] && cmdline+=" itd.args=$ITD_ARGS"
+stress=${ITD_STRESS:-$G_STRESS}
+[[ $stress == 1 ]] || cmdline+=" itd.stress=$stress"
 [[ -n ${ITD_INTERACTIVE:-} ]] && cmdline+=" itd.shell=1"
 [[ -n ${ITD_CMDLINE:-} ]] && cmdline+=" $ITD_CMDLINE"
 
@@ -41,12 +47,18 @@ cmdline="console=$console panic=-1 rdinit=/init itd.guest=$guest"
 # for edu: each of its DMAs waits on a 100 ms virtual-time timer, and with
 # -icount sleep=off an idle guest jumps straight to that deadline (a run
 # goes from ~50 s to ~10 s).  ITD_ICOUNT=0/1 overrides the choice.
+# shellcheck disable=SC2054 # commas belong to QEMU options
 accel=(-accel tcg,thread=multi)
 if [[ ${ITD_ICOUNT:-$([[ $G_ENGINE == edu ]] && echo 1 || echo 0)} == 1 ]]; then
+	# shellcheck disable=SC2054
 	accel=(-accel tcg -icount shift=auto,sleep=off)
 fi
 # shellcheck disable=SC2054 # commas belong to QEMU options
-qemu_args=("${accel[@]}" -smp 2 -m "$G_MEM" -nographic -no-reboot
+# No network and no display: a guest needs neither, and QEMU's default NIC
+# (and x86's VGA BIOS) would cost boot time under TCG.
+nodev=(-nic none)
+[[ $G_ARCH == x86_64 ]] && nodev+=(-vga none)
+qemu_args=("${accel[@]}" -smp 2 -m "$G_MEM" -nographic -no-reboot "${nodev[@]}"
 	-kernel "$KERNEL" -initrd "$initrd" -append "$cmdline"
 	"${G_QEMU[@]}" "${G_TESTDEV[@]}" "${G_EXTRA[@]}")
 

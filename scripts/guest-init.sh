@@ -7,10 +7,11 @@
 #   itd.shell=1               drop to a shell instead of powering off (interactive use)
 #   itd.bench=<s>             run iommu_testdev_bench (<s> seconds a measurement) instead
 #   itd.seed=<n>              ITD_SEED for the randomised tests (repeat a run)
+#   itd.stress=<n>            ITD_STRESS: how hard the stress tests push (default 1)
 #   itd.loglevel=N            console loglevel while the tests run (default 4: err and worse)
 # Prints "ITD-BEGIN", "ITD-INSMOD rc=N", then the KTAP of run_kselftest.sh,
-# then "ITD-END rc=N" and the kernel log of the run between "ITD-DMESG-BEGIN"
-# and "ITD-DMESG-END"; scripts/judge.sh reads these.
+# then "ITD-END rc=N" and the whole kernel log (boot and run) between
+# "ITD-DMESG-BEGIN" and "ITD-DMESG-END"; scripts/judge.sh reads these.
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
@@ -34,10 +35,12 @@ for opt in $(cat /proc/cmdline); do
 	itd.shell=*) shell=${opt#itd.shell=} ;;
 	itd.bench=*) bench=${opt#itd.bench=} ;;
 	itd.seed=*) export ITD_SEED="${opt#itd.seed=}" ;;
+	itd.stress=*) export ITD_STRESS="${opt#itd.stress=}" ;;
 	itd.loglevel=*) loglevel=${opt#itd.loglevel=} ;;
 	esac
 done
-echo "ITD-BEGIN guest=$guest kernel=$(uname -r) machine=$(uname -m)"
+# A line of its own: firmware and console resets leave escapes before it.
+printf '\nITD-BEGIN guest=%s kernel=%s machine=%s\n' "$guest" "$(uname -r)" "$(uname -m)"
 
 # Kernel modules the guest needs, in dependency order (pack.sh wrote the list).
 if [ -s /etc/itd-modules ]; then
@@ -71,8 +74,7 @@ else
 	# Kernel messages printed while a test writes its KTAP can cut a result
 	# line in two: during the run the console shows only err and worse
 	# (oopses and panics force their way through); the whole kernel log
-	# of the run follows between ITD-DMESG markers.
-	dmesg -c >/dev/null
+	# follows between ITD-DMESG markers.
 	echo "$loglevel" >/proc/sys/kernel/printk
 	# shellcheck disable=SC2086
 	/kselftest/run_kselftest.sh $args

@@ -61,7 +61,7 @@ def main():
             data = f.read()
         nl = data.rfind(b"\n")
         if nl < 0:
-            time.sleep(0.1)
+            time.sleep(0.02)
             continue
         pos += nl + 1
         for line in data[:nl].decode("utf-8", "replace").splitlines():
@@ -70,11 +70,11 @@ def main():
             elif "ITD-QMP device_add" in line:
                 # QEMU finishes a device_del after the guest powered the
                 # slot off, a little after the guest saw the device go.
-                for _ in range(300):
+                for _ in range(1500):
                     reply = qmp(sock_path, "device_add", dev)
                     if "Duplicate device ID" not in json.dumps(reply):
                         break
-                    time.sleep(0.1)
+                    time.sleep(0.02)
             else:
                 continue
             print("[itd] qmp: %s -> %s" % (line.strip(), json.dumps(reply)),
