@@ -714,7 +714,7 @@ static int itd_open_nth(int i, int ndev)
  * Threads on separate files of every device: DMA-API DMAs while one file
  * per device keeps taking it into an owned domain and back.  Every DMA
  * either lands or is told EBUSY; none lands wrong.  The race runs until
- * the threads have finished 10 x $ITD_STRESS operations each on average
+ * the threads have finished 5 x $ITD_STRESS operations each on average
  * (DMAs, or attach-map-DMA-detach cycles; EBUSY does not count) and each
  * at least one, or for 10 x $ITD_STRESS seconds.
  */
@@ -724,7 +724,7 @@ TEST_F_TIMEOUT(uapi, concurrent_files, 180)
 	struct race_ctx c[THREADS] = {};
 	int stop = 0;
 	pthread_t th[THREADS];
-	unsigned int i, n, done = 0, busy = 0, want = 10 * itd_stress();
+	unsigned int i, n, done = 0, busy = 0, want = 5 * itd_stress();
 	int ndev = itd_count_devs();
 	struct timespec t0, t1;
 
