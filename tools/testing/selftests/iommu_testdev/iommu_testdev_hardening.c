@@ -159,9 +159,10 @@ TEST_F(uapi, buf_alloc_fields)
 /*
  * The per-file byte budget, IOMMU_TESTDEV_BUF_BUDGET: a request over it is
  * E2BIG, one that would take the file past it is ENOSPC, and freed or
- * failed buffers give their bytes back.  The driver counts a request against the
- * budget before it allocates or pins, so pins of a PROT_NONE reservation
- * probe the count without memory: EFAULT means "within budget".
+ * failed buffers give their bytes back.  The driver counts a request
+ * against the budget before it allocates or pins, so pins of a PROT_NONE
+ * reservation probe the count without memory: EFAULT means "within
+ * budget".
  */
 TEST_F(uapi, buf_budget)
 {
@@ -678,7 +679,8 @@ static void *race_thread(void *data)
 		} else if (!(d.out_flags & IOMMU_TESTDEV_DMA_LANDED)) {
 			c->bad++;
 		}
-		c->done++;
+		/* The main thread reads it while this one runs. */
+		__atomic_add_fetch(&c->done, 1, __ATOMIC_RELAXED);
 	}
 	itd_buf_del(c->fd, &b);
 	return NULL;
