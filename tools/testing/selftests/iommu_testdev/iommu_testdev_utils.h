@@ -609,21 +609,25 @@ static inline int itd_kmsg_open(void)
 
 /*
  * IOMMU drivers rate limit their fault messages: at most 10 per 5 s window
- * (the kernel's default burst and interval; one per SMMUv3 event, per VT-d
- * fault interrupt, per virtio-iommu fault).  Make room for @need more.
- * Every message of the current window is younger than 5 s, so counting the
- * fault messages of the last 5.5 s over-counts the window: return at once
- * when that count leaves room, else wait until enough of them are older.
+ * (the kernel's default burst and interval).  Make room for @need more.
+ * arm-smmu-v3 takes a token only for an event it prints, so counting its
+ * events of the last 5.5 s over-counts the window (every message of the
+ * current window is younger than 5 s): return at once when that leaves
+ * room, else wait until enough of them are older.  VT-d takes a token per
+ * fault interrupt, printed or not, so after any of its messages (or any
+ * "callbacks suppressed"), wait until the newest is 5.5 s old.
  */
 static inline void itd_kmsg_wait_quiet(unsigned int need)
 {
 	enum { BURST = 10, SPAN_US = 5500000, KEEP = 64 };
-	static const char * const pats[] = {
-		"event 0x", "event: ", "DRHD: handling fault",
-		"fault from EP", "callbacks suppressed",
+	static const char * const counted[] = { "event 0x", "event: " };
+	static const char * const others[] = {
+		"DRHD: handling fault", "fault addr", "fault from EP",
+		"callbacks suppressed",
 	};
-	unsigned long long ts, now_us, recent[KEEP];
+	unsigned long long ts, now_us, newest = 0, recent[KEEP];
 	unsigned int i, n = 0, k;
+	bool strict = false;
 	struct timespec now;
 	char rec[2048];
 	ssize_t len;
@@ -633,7 +637,7 @@ static inline void itd_kmsg_wait_quiet(unsigned int need)
 		return;
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	now_us = now.tv_sec * 1000000ULL + now.tv_nsec / 1000;
-	/* The timestamps of the newest KEEP fault messages, a ring. */
+	/* The timestamps of the newest KEEP counted messages, a ring. */
 	for (;;) {
 		errno = 0;
 		len = read(fd, rec, sizeof(rec) - 1);
@@ -645,9 +649,16 @@ static inline void itd_kmsg_wait_quiet(unsigned int need)
 		if (sscanf(rec, "%*u,%*u,%llu", &ts) != 1 ||
 		    ts + SPAN_US < now_us)
 			continue;
-		for (i = 0; i < ARRAY_SIZE(pats); i++) {
-			if (strstr(rec, pats[i])) {
+		for (i = 0; i < ARRAY_SIZE(others); i++) {
+			if (strstr(rec, others[i])) {
+				strict = true;
+				newest = ts;
+			}
+		}
+		for (i = 0; i < ARRAY_SIZE(counted); i++) {
+			if (strstr(rec, counted[i])) {
 				recent[n++ % KEEP] = ts;
+				newest = ts;
 				break;
 			}
 		}
@@ -656,12 +667,13 @@ static inline void itd_kmsg_wait_quiet(unsigned int need)
 	k = n < KEEP ? n : KEEP;
 	if (need > BURST)
 		need = BURST;
-	if (k + need <= BURST)
-		return;
-	/* The oldest k + need - BURST must age out: wait for the last of them. */
-	ts = recent[(n - k + (k + need - BURST - 1)) % KEEP];
-	if (ts + SPAN_US > now_us)
-		usleep(ts + SPAN_US - now_us);
+	if (strict || k + need > BURST) {
+		/* The oldest k + need - BURST must age out, or all of them. */
+		ts = strict ? newest :
+			      recent[(n - k + (k + need - BURST - 1)) % KEEP];
+		if (ts + SPAN_US > now_us)
+			usleep(ts + SPAN_US - now_us);
+	}
 }
 
 /*
