@@ -12,8 +12,17 @@ command -v dkms >/dev/null || {
 }
 name=$(sed -n 's/^PACKAGE_NAME="\(.*\)"/\1/p' "$REPO/dkms.conf")
 ver=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' "$REPO/dkms.conf")
-kver=${KVER:-$(ls -d /lib/modules/*/build 2>/dev/null | sort -V | tail -1 | cut -d/ -f4)}
-[[ -n $kver ]] || itd_die "no kernel headers installed (apt-get install linux-headers-amd64)"
+newest() { ls -d /lib/modules/*/build 2>/dev/null | sort -V | tail -1 | cut -d/ -f4 || true; }
+kver=${KVER:-$(newest)}
+if [[ -z $kver ]]; then
+	# No headers at all: install those of the Debian 6.12 kernel the
+	# guests use (setup.sh found its version), as a Debian user would.
+	pkg=$(find "$DEB_ROOT/usr/src" -maxdepth 1 -name 'linux-headers-*-amd64' -printf '%f\n' 2>/dev/null | sort -V | tail -1)
+	[[ -n $pkg ]] || itd_die "no kernel headers installed (apt-get install linux-headers-amd64), and no Debian 6.12 kernel in $DEB_ROOT (run scripts/setup.sh)"
+	itd_log "dkms-check: apt-get install $pkg"
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$pkg" >&2
+	kver=$(newest)
+fi
 
 src=/usr/src/$name-$ver
 dkms remove "$name/$ver" --all >/dev/null 2>&1 || true
