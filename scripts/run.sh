@@ -87,16 +87,17 @@ verdict() { # <guest>: boot + judge, output into results/<guest>.verdict
 }
 
 # The speed guest boots alone: its time is the suite's, not the host's load.
-speed_wall=
+speed='' speed_wall=''
 if [[ -n ${ITD_CHECK_MODE:-} && " ${runnable[*]} " == *" $ITD_SPEED_GUEST "* ]]; then
-	verdict "$ITD_SPEED_GUEST" | tee "$ITD_OUT/results/$ITD_SPEED_GUEST.verdict" || true
-	speed_wall=$(sed -n 's/^wall=//p' "$ITD_OUT/logs/$ITD_SPEED_GUEST.meta" 2>/dev/null)
+	speed=$ITD_SPEED_GUEST
+	verdict "$speed" | tee "$ITD_OUT/results/$speed.verdict" || true
+	speed_wall=$(sed -n 's/^wall=//p' "$ITD_OUT/logs/$speed.meta" 2>/dev/null || true)
 fi
 
 par=${ITD_PARALLEL:-4}
 running=0
 for g in "${runnable[@]}"; do
-	[[ -n $speed_wall && $g == "$ITD_SPEED_GUEST" ]] && continue
+	[[ -n $speed && $g == "$speed" ]] && continue
 	if [[ $par -le 1 ]]; then
 		verdict "$g" | tee "$ITD_OUT/results/$g.verdict" || true
 		continue
