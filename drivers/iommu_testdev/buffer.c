@@ -372,11 +372,34 @@ static void itd_pattern_fn(u8 *p, size_t n, u64 pos, void *arg)
 	}
 }
 
+/*
+ * Is every byte of p[0, n) the canary?  Whole buffers are checked after
+ * every DMA, and memchr_inv() takes a branch per word: under TCG, eight
+ * words per branch make the check of a large buffer about four times
+ * cheaper.
+ */
+static bool itd_all_canary(const u8 *p, size_t n)
+{
+	const u64 c = 0x0101010101010101ULL * IOMMU_TESTDEV_CANARY;
+	size_t head = min_t(size_t, n, PTR_ALIGN(p, sizeof(u64)) - p);
+	const u64 *w;
+
+	if (memchr_inv(p, IOMMU_TESTDEV_CANARY, head))
+		return false;
+	n -= head;
+	for (w = (const u64 *)(p + head); n >= 8 * sizeof(u64);
+	     w += 8, n -= 8 * sizeof(u64))
+		if ((w[0] ^ c) | (w[1] ^ c) | (w[2] ^ c) | (w[3] ^ c) |
+		    (w[4] ^ c) | (w[5] ^ c) | (w[6] ^ c) | (w[7] ^ c))
+			return false;
+	return !memchr_inv(w, IOMMU_TESTDEV_CANARY, n);
+}
+
 static void itd_canary_fn(u8 *p, size_t n, u64 pos, void *arg)
 {
 	struct itd_check *c = arg;
 
-	if (c->all_canary && memchr_inv(p, IOMMU_TESTDEV_CANARY, n))
+	if (c->all_canary && !itd_all_canary(p, n))
 		c->all_canary = false;
 }
 
