@@ -39,11 +39,11 @@ list=$ITD_OUT/initramfs/$guest.list
 	echo "file /bin/busybox $bb 0755 0 0"
 	# Applet links as the host's busybox (same Debian build) lists them.
 	busybox --list-full | while read -r a; do
+		# No stdbuf: runner.sh would start each test through it.
 		[[ $a == usr/bin/timeout || $a == usr/bin/stdbuf || $a == bin/busybox ]] && continue
 		echo "slink /$a /bin/busybox 0777 0 0"
 	done
 	echo "file /usr/bin/timeout $SCRIPTS/guest-timeout.sh 0755 0 0"
-	echo "file /usr/bin/stdbuf $SCRIPTS/guest-stdbuf.sh 0755 0 0"
 	echo "file /init $SCRIPTS/guest-init.sh 0755 0 0"
 
 	# Kernel modules (virtio_iommu, ...) with their dependencies, in load order.
