@@ -58,7 +58,7 @@ fi
 # (and x86's VGA BIOS) would cost boot time under TCG.
 nodev=(-nic none)
 [[ $G_ARCH == x86_64 ]] && nodev+=(-vga none)
-qemu_args=("${accel[@]}" -smp 2 -m "$G_MEM" -nographic -no-reboot "${nodev[@]}"
+qemu_args=("${accel[@]}" -smp "$G_SMP" -m "$G_MEM" -nographic -no-reboot "${nodev[@]}"
 	-kernel "$KERNEL" -initrd "$initrd" -append "$cmdline"
 	"${G_QEMU[@]}" "${G_TESTDEV[@]}" "${G_EXTRA[@]}")
 
