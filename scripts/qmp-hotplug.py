@@ -19,23 +19,48 @@ import time
 POLL = 0.005
 
 
-def qmp(sock_path, command, arguments):
-    """One QMP command on a fresh connection; returns the reply."""
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(10)
-    s.connect(sock_path)
-    f = s.makefile("rw")
-    f.readline()  # the greeting
-    for cmd in ({"execute": "qmp_capabilities"},
-                {"execute": command, "arguments": arguments}):
-        f.write(json.dumps(cmd) + "\n")
-        f.flush()
+class Qmp:
+    """One QMP connection, kept open so that no event is missed."""
+
+    def __init__(self, sock_path):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(30)
+        self.sock.connect(sock_path)
+        self.f = self.sock.makefile("rw")
+        self.f.readline()  # the greeting
+        self.events = []
+        self.command("qmp_capabilities")
+
+    def _read(self):
+        msg = json.loads(self.f.readline())  # "" (QEMU gone): ValueError
+        if "event" in msg:
+            self.events.append(msg)
+        return msg
+
+    def command(self, name, arguments=None):
+        """Run a command; returns its reply (events are kept)."""
+        cmd = {"execute": name}
+        if arguments:
+            cmd["arguments"] = arguments
+        self.f.write(json.dumps(cmd) + "\n")
+        self.f.flush()
         while True:
-            reply = json.loads(f.readline())
-            if "event" not in reply:
-                break
-    s.close()
-    return reply
+            msg = self._read()
+            if "event" not in msg:
+                return msg
+
+    def wait_deleted(self, dev_id):
+        """Wait (30 s at most) for DEVICE_DELETED of dev_id."""
+        while True:
+            for e in self.events:
+                if (e["event"] == "DEVICE_DELETED" and
+                        e.get("data", {}).get("device") == dev_id):
+                    self.events.remove(e)
+                    return True
+            try:
+                self._read()
+            except socket.timeout:
+                return False
 
 
 def device_args(spec):
@@ -55,6 +80,7 @@ def device_args(spec):
 def main():
     log, sock_path = sys.argv[1], sys.argv[2]
     dev = device_args(sys.argv[3])
+    mon = None
     pos = 0
     while not os.path.exists(log):
         time.sleep(0.1)
@@ -69,13 +95,18 @@ def main():
         pos += nl + 1
         for line in data[:nl].decode("utf-8", "replace").splitlines():
             if "ITD-QMP device_del" in line:
-                reply = qmp(sock_path, "device_del", {"id": dev["id"]})
+                mon = mon or Qmp(sock_path)
+                reply = mon.command("device_del", {"id": dev["id"]})
             elif "ITD-QMP device_add" in line:
+                mon = mon or Qmp(sock_path)
                 # QEMU finishes a device_del after the guest powered the
                 # slot off, a little after the guest saw the device go.
+                # Wait for that rather than retry: a device_add that
+                # fails costs QEMU an RCU grace period (~50 ms of TCG).
+                mon.wait_deleted(dev["id"])
                 deadline = time.monotonic() + 30
                 while True:
-                    reply = qmp(sock_path, "device_add", dev)
+                    reply = mon.command("device_add", dev)
                     if ("Duplicate device ID" not in json.dumps(reply) or
                             time.monotonic() > deadline):
                         break
