@@ -895,6 +895,36 @@ TEST_F(owned, remap_new_page)
 		TH_LOG("the old page took a DMA after its IOVA was remapped");
 }
 
+/*
+ * The oracle must see a DMA go astray, or every other test proves nothing:
+ * here the IOVA leads to another page of the buffer than the one the
+ * request names.  The driver finds nothing landed there and bytes changed
+ * elsewhere, a device that checks for itself reports a mismatch, and the
+ * test finds the pattern where the IOMMU sent it.
+ */
+TEST_F(owned, oracle_sees_stray_dma)
+{
+	size_t pg = self->pg, named = pg + 0x100, hit = 2 * pg + 0x800;
+	struct iommu_testdev_dma d;
+	struct itd_tbuf b;
+
+	new_buf(b, 4 * pg);
+	test_cmd_map(b.id, 0, b.len, MID_IOVA, ITD_RW);
+	ASSERT_EQ(0, _test_cmd_dma_write(self->fd, MID_IOVA + hit, 64, b.id,
+					 named, IOMMU_TESTDEV_DMA_F_CANARY, &d));
+	if (self->info.caps & IOMMU_TESTDEV_CAP_DEV_VERIFY) {
+		ASSERT_EQ(IOMMU_TESTDEV_STATUS_MISMATCH, d.out_status);
+		ASSERT_EQ(IOMMU_TESTDEV_DMA_DEV_VERIFIED, d.out_flags);
+	} else {
+		ASSERT_EQ(IOMMU_TESTDEV_STATUS_OK, d.out_status);
+		ASSERT_EQ(0, d.out_flags);
+	}
+	ASSERT_EQ(-1, itd_check_pattern(b.p + hit, 64, 0));
+	ASSERT_EQ(-1, itd_check_fill(b.p, hit, IOMMU_TESTDEV_CANARY));
+	ASSERT_EQ(-1, itd_check_fill(b.p + hit + 64, b.len - hit - 64,
+				     IOMMU_TESTDEV_CANARY));
+}
+
 TEST_F(owned, map_unmap_rules)
 {
 	size_t pg = self->pg;
