@@ -7,6 +7,7 @@
 #   make mutants                   on arm64-smmuv3
 #   scripts/mutants.sh x86_64-vtd  on another guest
 #   ITD_MUTANTS="name ..."         only these
+#   ITD_KEEP=1                     keep the mutated trees and logs (printed)
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -29,10 +30,11 @@ mutants=(
 	"oracle-page-off@$D/buffer.c@s/return page_to_phys(buf->pages\[first\]) + offset_in_page(offset);/return page_to_phys(buf->pages[first]) + PAGE_SIZE + offset_in_page(offset);/@wrong expected physical address@itd"
 	"buf-leak@$D/buffer.c@0,/\tkvfree(buf->pages);/s///@a buffer's page array leaked@debug"
 	"canary-unchecked@$D/buffer.c@s/c->all_canary = false;/c->all_canary = true;/@bytes outside the target not checked"
+	"canary-bulk-unchecked@$D/buffer.c@s/if ((w\[0\] ^ c)/if (0 \&\& (w[0] ^ c)/@only the ends of a page checked for stray bytes"
 )
 
 tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+trap '[[ -n ${ITD_KEEP:-} ]] && itd_log "mutants kept in $tmp" || rm -rf "$tmp"' EXIT
 survived=0 total=0
 for m in "${mutants[@]}"; do
 	IFS='@' read -r name file expr what needs <<<"$m"
@@ -55,16 +57,19 @@ for m in "${mutants[@]}"; do
 		continue
 	fi
 	itd_log "mutant $name: $what"
+	# A build tree of its own: tar gives the copy the sources' old mtimes,
+	# so a shared one would keep the objects of the mutant before.
 	# A broken driver can wedge the guest: give up on it sooner.
-	if ITD_SRC=$tmp/src ITD_OUT=$tmp/out ITD_NO_SETUP=1 \
+	if ITD_SRC=$tmp/src ITD_OUT=$tmp/out-$name ITD_NO_SETUP=1 \
 		ITD_TIMEOUT=${ITD_TIMEOUT:-$([[ $G_KERNEL == *debug* ]] && echo 600 || echo 150)} \
 		"$SCRIPTS/run.sh" "$guest" \
-		>"$tmp/run.log" 2>&1; then
+		>"$tmp/$name.log" 2>&1; then
 		echo "# mutant $name: SURVIVED ($what)"
 		survived=$((survived + 1))
 	else
-		echo "# mutant $name: killed: $(grep -m1 -o '[0-9]* failed' "$tmp/run.log" || echo 'run failed')"
+		echo "# mutant $name: killed: $(grep -m1 -o '[0-9]* failed' "$tmp/$name.log" || echo 'run failed')"
 	fi
+	[[ -n ${ITD_KEEP:-} ]] || rm -rf "$tmp/out-$name"
 done
 echo "# $((total - survived)) of $total mutants killed on $guest"
 [[ $survived == 0 ]]
