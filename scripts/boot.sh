@@ -4,7 +4,7 @@
 # hard timeout; the serial console goes to $ITD_OUT/logs/<guest>.log and
 # $ITD_OUT/logs/<guest>.meta records the engine and wall time for judge.sh.
 #   ITD_TIMEOUT=<s>    hard limit for one guest (default 900)
-#   ITD_ICOUNT=0|1     -icount sleep=off (default: on for edu guests)
+#   ITD_ICOUNT=0|1     -icount sleep=off (default: the guest's G_ICOUNT, else on for edu)
 #   ITD_INTERACTIVE=1  console on this terminal, no tests: a shell (itd.shell=1)
 #   ITD_CMDLINE=...    appended to the kernel command line
 #   ITD_ARGS=a,b       run_kselftest.sh arguments (e.g. -t,iommu_testdev:iommu_testdev_test)
@@ -46,10 +46,12 @@ stress=${ITD_STRESS:-$G_STRESS}
 # are cross-architecture anyway.  Use all host cores as vCPU threads, except
 # for edu: each of its DMAs waits on a 100 ms virtual-time timer, and with
 # -icount sleep=off an idle guest jumps straight to that deadline (a run
-# goes from ~50 s to ~10 s).  ITD_ICOUNT=0/1 overrides the choice.
+# goes from ~50 s to ~10 s).  A guest's G_ICOUNT, then ITD_ICOUNT=0/1,
+# override the choice.
 # shellcheck disable=SC2054 # commas belong to QEMU options
 accel=(-accel tcg,thread=multi)
-if [[ ${ITD_ICOUNT:-$([[ $G_ENGINE == edu ]] && echo 1 || echo 0)} == 1 ]]; then
+icount=${G_ICOUNT:-$([[ $G_ENGINE == edu ]] && echo 1 || echo 0)}
+if [[ ${ITD_ICOUNT:-$icount} == 1 ]]; then
 	# shellcheck disable=SC2054
 	accel=(-accel tcg -icount shift=auto,sleep=off)
 fi
