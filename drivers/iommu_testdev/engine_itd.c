@@ -7,8 +7,10 @@
  * IOMMU, and compares.  A read of the trigger register runs the armed DMA
  * synchronously; there is no interrupt.
  */
+#include <linux/bitops.h>
 #include <linux/io.h>
 #include <linux/pci.h>
+#include <linux/slab.h>
 
 #include "itd.h"
 
@@ -35,6 +37,49 @@
 #define ITD_RESULT_NOT_ARMED	0xdead0005
 #define ITD_RESULT_BAD_ATTRS	0xdead0006
 
+/* The registers written before each DMA. */
+enum {
+	ITD_W_IOVA_LO, ITD_W_IOVA_HI, ITD_W_LEN,
+	ITD_W_PHYS_LO, ITD_W_PHYS_HI, ITD_W_ATTRS, ITD_W_NR
+};
+
+static const u16 itd_dma_regs[ITD_W_NR] = {
+	[ITD_W_IOVA_LO] = ITD_REG_IOVA_LO,
+	[ITD_W_IOVA_HI] = ITD_REG_IOVA_HI,
+	[ITD_W_LEN] = ITD_REG_LEN,
+	[ITD_W_PHYS_LO] = ITD_REG_PHYS_LO,
+	[ITD_W_PHYS_HI] = ITD_REG_PHYS_HI,
+	[ITD_W_ATTRS] = ITD_REG_ATTRS,
+};
+
+/**
+ * struct itd_testdev_priv - what the driver last wrote to the DMA registers
+ * @val: the values, indexed like itd_dma_regs[]
+ * @valid: bit i set when the device holds @val[i]
+ *
+ * The registers keep their values from one DMA to the next, and under TCG
+ * every MMIO write is a trip into QEMU: writing only what changed makes a
+ * DMA at the same place a fifth cheaper.  A reset (or a resume) clears the
+ * registers, so itd_testdev_reset_done() forgets them; &itd_dev.lock, held
+ * from reset_prepare to reset_done, keeps DMAs out in between.
+ */
+struct itd_testdev_priv {
+	u32 val[ITD_W_NR];
+	unsigned long valid;
+};
+
+/* Context: &itd_dev.lock held. */
+static void itd_testdev_set(struct itd_dev *idev, unsigned int i, u32 v)
+{
+	struct itd_testdev_priv *p = idev->engine_priv;
+
+	if ((p->valid & BIT(i)) && p->val[i] == v)
+		return;
+	writel(v, idev->regs + itd_dma_regs[i]);
+	p->val[i] = v;
+	p->valid |= BIT(i);
+}
+
 /*
  * QEMU's pci-testdev has the same ids, revision and class but a second,
  * I/O, BAR: bind only the device whose sole BAR is 4 KiB of memory.
@@ -55,11 +100,16 @@ static bool itd_testdev_match(struct pci_dev *pdev)
 static int itd_testdev_probe(struct itd_dev *idev)
 {
 	u32 result = readl(idev->regs + ITD_REG_RESULT);
+	struct itd_testdev_priv *p;
 
 	/* A fresh device is idle; anything else is not an iommu-testdev. */
 	if (result != ITD_RESULT_IDLE && result != ITD_RESULT_OK &&
 	    (result & 0xffff0000) != 0xdead0000)
 		return -ENODEV;
+	p = kzalloc(sizeof(*p), GFP_KERNEL);
+	if (!p)
+		return -ENOMEM;
+	idev->engine_priv = p;
 	writel(0, idev->regs + ITD_REG_DBELL);
 	return 0;
 }
@@ -67,6 +117,15 @@ static int itd_testdev_probe(struct itd_dev *idev)
 static void itd_testdev_remove(struct itd_dev *idev)
 {
 	writel(0, idev->regs + ITD_REG_DBELL);
+	kfree(idev->engine_priv);
+	idev->engine_priv = NULL;
+}
+
+static void itd_testdev_reset_done(struct itd_dev *idev)
+{
+	struct itd_testdev_priv *p = idev->engine_priv;
+
+	p->valid = 0;
 }
 
 static int itd_testdev_dma(struct itd_dev *idev, const struct itd_dma_req *req,
@@ -77,13 +136,13 @@ static int itd_testdev_dma(struct itd_dev *idev, const struct itd_dma_req *req,
 	if (req->op != IOMMU_TESTDEV_DMA_WRITE)
 		return -EOPNOTSUPP;
 
-	writel(lower_32_bits(req->iova), regs + ITD_REG_IOVA_LO);
-	writel(upper_32_bits(req->iova), regs + ITD_REG_IOVA_HI);
-	writel(req->len, regs + ITD_REG_LEN);
-	writel(lower_32_bits(req->expect_phys), regs + ITD_REG_PHYS_LO);
-	writel(upper_32_bits(req->expect_phys), regs + ITD_REG_PHYS_HI);
+	itd_testdev_set(idev, ITD_W_IOVA_LO, lower_32_bits(req->iova));
+	itd_testdev_set(idev, ITD_W_IOVA_HI, upper_32_bits(req->iova));
+	itd_testdev_set(idev, ITD_W_LEN, req->len);
+	itd_testdev_set(idev, ITD_W_PHYS_LO, lower_32_bits(req->expect_phys));
+	itd_testdev_set(idev, ITD_W_PHYS_HI, upper_32_bits(req->expect_phys));
 	/* Non-secure, no explicit security space. */
-	writel(0, regs + ITD_REG_ATTRS);
+	itd_testdev_set(idev, ITD_W_ATTRS, 0);
 	writel(ITD_DBELL_ARM, regs + ITD_REG_DBELL);
 	readl(regs + ITD_REG_TRIGGER);
 	*result = readl(regs + ITD_REG_RESULT);
@@ -112,5 +171,6 @@ const struct itd_engine_ops itd_engine_testdev = {
 	.match = itd_testdev_match,
 	.probe = itd_testdev_probe,
 	.remove = itd_testdev_remove,
+	.reset_done = itd_testdev_reset_done,
 	.dma = itd_testdev_dma,
 };

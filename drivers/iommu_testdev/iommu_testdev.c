@@ -680,6 +680,44 @@ static void itd_remove(struct pci_dev *pdev)
 }
 
 /*
+ * A function or bus reset (sysfs "reset", VFIO-style users, a hot-plug
+ * slot's reset) clears the device's registers: keep DMAs out from
+ * prepare to done, and let the engine forget what it wrote before.
+ */
+static void itd_reset_prepare(struct pci_dev *pdev)
+{
+	struct itd_dev *idev = pci_get_drvdata(pdev);
+
+	mutex_lock(&idev->lock);
+}
+
+static void itd_reset_done(struct pci_dev *pdev)
+{
+	struct itd_dev *idev = pci_get_drvdata(pdev);
+
+	if (idev->ops->reset_done)
+		idev->ops->reset_done(idev);
+	mutex_unlock(&idev->lock);
+}
+
+static const struct pci_error_handlers itd_err_handlers = {
+	.reset_prepare = itd_reset_prepare,
+	.reset_done = itd_reset_done,
+};
+
+/* A system sleep may have powered the device off: the same, afterwards. */
+static int itd_resume(struct device *dev)
+{
+	struct pci_dev *pdev = to_pci_dev(dev);
+
+	itd_reset_prepare(pdev);
+	itd_reset_done(pdev);
+	return 0;
+}
+
+static DEFINE_SIMPLE_DEV_PM_OPS(itd_pm_ops, NULL, itd_resume);
+
+/*
  * iommu-testdev and pci-testdev share vendor, device, revision and class:
  * the engine's probe tells them apart by their BARs.
  */
@@ -695,6 +733,8 @@ static struct pci_driver itd_pci_driver = {
 	.id_table = itd_pci_ids,
 	.probe = itd_probe,
 	.remove = itd_remove,
+	.err_handler = &itd_err_handlers,
+	.driver.pm = pm_sleep_ptr(&itd_pm_ops),
 	/* The driver moves the device between domains itself. */
 	.driver_managed_dma = true,
 };

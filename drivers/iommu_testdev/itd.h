@@ -57,6 +57,8 @@ struct itd_dma_req {
  * @match: is @pdev really this model?  Called before anything touches it.
  * @probe: set the device up; BAR0 is mapped and bus mastering enabled
  * @remove: quiesce the device; no DMA may be in flight afterwards
+ * @reset_done: optional: a PCI reset or a system sleep cleared the
+ *              device's registers
  * @dma: run @req to completion; fill @result (raw) and return an
  *       &enum iommu_testdev_dma_status, or a negative errno
  */
@@ -68,6 +70,7 @@ struct itd_engine_ops {
 	bool (*match)(struct pci_dev *pdev);
 	int (*probe)(struct itd_dev *idev);
 	void (*remove)(struct itd_dev *idev);
+	void (*reset_done)(struct itd_dev *idev);
 	int (*dma)(struct itd_dev *idev, const struct itd_dma_req *req,
 		   u32 *result);
 };
