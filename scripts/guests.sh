@@ -16,6 +16,8 @@
 #   G_SMP       vCPUs (default 2)
 #   G_ICOUNT    1: QEMU runs with -icount whatever the engine (default: for edu)
 #   G_HOTPLUG   set: one more behind a pcie-root-port, for the QMP unplug test
+#   G_ROOTPORT  set: one more behind a root port without hot-plug (a bus to
+#               reset for lifecycle.pci_reset where G_HOTPLUG is off)
 #   G_STRESS    ITD_STRESS in the guest (default 1: quick; see the selftests'
 #               itd_stress()); ITD_STRESS on the host overrides it everywhere
 # To add a guest: add a case below (and its name to ITD_GUESTS_ALL); use
@@ -53,7 +55,7 @@ X86_Q35="q35,kernel-irqchip=split"
 
 itd_guest() {
 	G_NAME=$1 G_ARCH='' G_KERNEL=debian G_QEMU=() G_EXTRA=() G_CMDLINE='' G_MODULES='' G_NDEV=1
-	G_HOTPLUG='' G_MEM=1G G_SMP=2 G_ICOUNT='' G_STRESS=1
+	G_HOTPLUG='' G_ROOTPORT='' G_MEM=1G G_SMP=2 G_ICOUNT='' G_STRESS=1
 	G_NEEDS=()
 	case $1 in
 	# --- base guests (make check) ---
@@ -153,8 +155,9 @@ itd_guest() {
 		G_STRESS=5
 		# No QMP hot-plug here: 6.12's pciehp takes reset_lock and
 		# pci_rescan_remove_lock in both orders and lockdep says so on
-		# every unplug.  The sysfs remove/rescan test still runs.
-		G_HOTPLUG=
+		# every unplug.  The sysfs remove/rescan test still runs, and
+		# lifecycle.pci_reset on a device behind a fixed root port.
+		G_HOTPLUG='' G_ROOTPORT=1
 		;;
 	*)
 		itd_die "unknown guest '$1' (known: ${ITD_GUESTS_ALL//[[:space:]]/ } $ITD_GUESTS_EXTRA)"
@@ -224,6 +227,10 @@ itd_guest_check() {
 		G_HOTPLUG="${G_TESTDEV[1]},bus=itdrp,id=itdhp"
 		G_TESTDEV+=(-device pcie-root-port,id=itdrp,chassis=9,slot=9
 			    -device "$G_HOTPLUG")
+	fi
+	if [[ -z $G_HOTPLUG && -n $G_ROOTPORT ]]; then
+		G_TESTDEV+=(-device pcie-root-port,id=itdrp,chassis=9,slot=9,hotplug=off
+			    -device "${G_TESTDEV[1]},bus=itdrp")
 	fi
 	return 0
 }

@@ -133,7 +133,7 @@ BEGIN {
 	ktinner = ktinner "    # " d "\n"
 }
 # The load the hardening and lifecycle tests held, for the summary.
-/^# # (fuzz|concurrency|close during ioctl|reload|unplug|fail_nth): / {
+/^# # (fuzz|concurrency|close during ioctl|reload|unplug|reset|fail_nth): / {
 	l = $0; sub(/^# # /, "", l); loads[++nl] = l
 }
 END {

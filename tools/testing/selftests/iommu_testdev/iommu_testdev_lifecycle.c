@@ -220,6 +220,95 @@ TEST_F_TIMEOUT(lifecycle, unplug_replug, 120)
 		       cycles, bdf);
 }
 
+/* ---- PCI reset ------------------------------------------------------ */
+
+/*
+ * Open the first test device that has a PCI reset method; its address in
+ * @bdf and its sysfs reset file in @reset.  Returns the fd or -1.
+ */
+static int itd_open_resettable(char *bdf, size_t bdf_len, char *reset,
+			       size_t reset_len)
+{
+	struct iommu_testdev_info info;
+	char node[64];
+	int n, fd;
+
+	for (n = 0; n < 16; n++) {
+		snprintf(node, sizeof(node), "/dev/iommu_testdev%d", n);
+		fd = open(node, O_RDWR | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		if (!_test_cmd_get_info(fd, &info)) {
+			itd_pci_name(&info, bdf, bdf_len);
+			snprintf(reset, reset_len,
+				 "/sys/bus/pci/devices/%s/reset", bdf);
+			if (!access(reset, W_OK))
+				return fd;
+		}
+		close(fd);
+	}
+	return -1;
+}
+
+/*
+ * A PCI reset of the device (QEMU: the bus reset of the port it sits
+ * behind) under an open file with live mappings, in an owned domain where
+ * the device has an IOMMU group of its own, else through the DMA API.
+ * The reset clears the device's registers: the same DMA as before it, and
+ * one 4 GiB up where the domain reaches that far, must land, so a driver
+ * that keeps copies of the registers must have forgotten them.
+ * $ITD_STRESS resets.
+ */
+TEST_F_TIMEOUT(lifecycle, pci_reset, 60)
+{
+	__u64 iova = 0, far = 0, top;
+	struct iommu_testdev_owned_attach a;
+	struct iommu_testdev_info info;
+	int i, resets = itd_stress(), fd;
+	char bdf[32], reset[128];
+	size_t pg = itd_page_size();
+	struct itd_tbuf b;
+	bool owned;
+
+	fd = itd_open_resettable(bdf, sizeof(bdf), reset, sizeof(reset));
+	if (fd < 0)
+		SKIP(return, "no test device with a PCI reset method %s",
+		     "(QEMU: one behind a pcie-root-port)");
+	ASSERT_EQ(0, _test_cmd_get_info(fd, &info));
+	ASSERT_EQ(0, itd_buf_new(fd, ITD_BUF_DRIVER, 2 * pg, 0, &b));
+	owned = info.caps & IOMMU_TESTDEV_CAP_OWNED;
+	if (owned) {
+		ASSERT_EQ(0, _test_cmd_owned_attach(fd, &a));
+		top = info.dma_mask_bits >= 64 ? ~0ULL :
+		      (1ULL << info.dma_mask_bits) - 1;
+		if (a.out_aperture_end < top)
+			top = a.out_aperture_end;
+		iova = 0x1000000;
+		far = iova + (1ULL << 32);
+		if (far + pg - 1 > top)
+			far = iova + 2 * pg;	/* the device reaches no higher */
+		ASSERT_EQ(0, _test_cmd_map(fd, b.id, 0, pg, iova, ITD_RW));
+		ASSERT_EQ(0, _test_cmd_map(fd, b.id, pg, pg, far, ITD_RW));
+	}
+	/* The DMA API chooses its own IOVAs: 0 asks for that. */
+	itd_expect_landed(_metadata, fd, &b, iova ? iova + 0x40 : 0, 0x40, 64);
+	for (i = 0; i < resets; i++) {
+		ASSERT_EQ(0, write_file(reset, "1")) TH_LOG("reset %d", i);
+		itd_expect_landed(_metadata, fd, &b, iova ? iova + 0x40 : 0,
+				  0x40, 64);
+		itd_expect_landed(_metadata, fd, &b, far ? far + 0x80 : 0,
+				  pg + 0x80, 32);
+	}
+	if (owned) {
+		ASSERT_EQ(0, _test_cmd_unmap(fd, iova, pg, NULL));
+		ASSERT_EQ(0, _test_cmd_unmap(fd, far, pg, NULL));
+	}
+	itd_buf_del(fd, &b);
+	close(fd);
+	ksft_print_msg("reset: %d PCI resets of %s under an open file (%s)\n",
+		       resets, bdf, owned ? "owned domain" : "DMA API");
+}
+
 /* ---- hot-unplug by the hypervisor -------------------------------------- */
 
 /*
