@@ -30,6 +30,7 @@ mutants=(
 	"oracle-page-off@$D/buffer.c@s/return page_to_phys(buf->pages\[first\]) + offset_in_page(offset);/return page_to_phys(buf->pages[first]) + PAGE_SIZE + offset_in_page(offset);/@wrong expected physical address@itd"
 	"buf-leak@$D/buffer.c@0,/\tkvfree(buf->pages);/s///@a buffer's page array leaked@debug"
 	"canary-unchecked@$D/buffer.c@s/c->all_canary = false;/c->all_canary = true;/@bytes outside the target not checked"
+	"reset-forgotten@$D/engine_itd.c@s/\tp->valid = 0;/\tp->valid = p->valid;/@registers a reset cleared taken as still written@itd"
 	"canary-bulk-unchecked@$D/buffer.c@s/if ((w\[0\] ^ c)/if (0 \&\& (w[0] ^ c)/@only the ends of a page checked for stray bytes"
 )
 
