@@ -223,13 +223,13 @@ TEST_F_TIMEOUT(fault_log, translation_and_permission, 60)
 {
 	static char text[1 << 16];
 	__u64 unmapped = MID_IOVA + 0x5000 + 0x40, ro = MID_IOVA + 0x80;
-	bool seen_t = false, seen_p = false;
+	/* arm-smmu-v3: F_TRANSLATION and F_PERMISSION */
+	struct itd_fault f[] = { { unmapped, 0x10 }, { ro, 0x13 } };
 	struct iommu_testdev_dma d;
 	enum itd_iommu_kind kind;
 	struct itd_tbuf b;
 	char name[64];
-	size_t used = 0;
-	int kfd, tries;
+	int kfd;
 
 	kind = itd_iommu_kind(&self->info, name, sizeof(name));
 	ASSERT_EQ(0, itd_buf_new(self->fd, ITD_BUF_DRIVER, itd_page_size(), 0,
@@ -248,13 +248,8 @@ TEST_F_TIMEOUT(fault_log, translation_and_permission, 60)
 					 IOMMU_TESTDEV_DMA_F_CANARY, &d));
 	ASSERT_EQ(IOMMU_TESTDEV_DMA_CANARY_OK, d.out_flags);
 
-	for (tries = 0; tries < 200 && !(seen_t && seen_p); tries++) {
-		usleep(10000);
-		used = itd_kmsg_read(kfd, text, sizeof(text), used);
-		seen_t = itd_fault_logged(kind, text, &self->info, unmapped,
-					  0x10);
-		seen_p = itd_fault_logged(kind, text, &self->info, ro, 0x13);
-	}
+	itd_fault_wait(kfd, kind, &self->info, text, sizeof(text), f,
+		       ARRAY_SIZE(f));
 	close(kfd);
 	switch (kind) {
 	case ITD_IOMMU_SMMUV3:
@@ -266,10 +261,10 @@ TEST_F_TIMEOUT(fault_log, translation_and_permission, 60)
 	default:
 		SKIP(return, "no known fault log format for IOMMU '%s'", name);
 	}
-	EXPECT_TRUE(seen_t)
+	EXPECT_TRUE(f[0].seen)
 		TH_LOG("%s: no record of the unmapped IOVA %#llx in:\n%s",
 		       name, (unsigned long long)unmapped, text);
-	EXPECT_TRUE(seen_p)
+	EXPECT_TRUE(f[1].seen)
 		TH_LOG("%s: no record of the read-only IOVA %#llx in:\n%s",
 		       name, (unsigned long long)ro, text);
 }

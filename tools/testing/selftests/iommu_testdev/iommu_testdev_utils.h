@@ -776,4 +776,44 @@ static inline bool itd_fault_logged(enum itd_iommu_kind kind, const char *text,
 	}
 }
 
+/**
+ * struct itd_fault - a fault the IOMMU driver should log
+ * @iova: where the device was refused
+ * @event: the arm-smmu-v3 event id expected (see itd_fault_logged())
+ * @seen: set by itd_fault_wait() once the log records it
+ */
+struct itd_fault {
+	__u64 iova;
+	unsigned int event;
+	bool seen;
+};
+
+/*
+ * Read the kernel log from @kfd (opened before the faults) for up to 2 s,
+ * until every fault of @f[0..n) is recorded; the text read stays in @text
+ * for the failure message.  Returns true when all were seen.
+ */
+static inline bool itd_fault_wait(int kfd, enum itd_iommu_kind kind,
+				  const struct iommu_testdev_info *info,
+				  char *text, size_t size,
+				  struct itd_fault *f, unsigned int n)
+{
+	unsigned int i, tries, left = n;
+	size_t used = 0;
+
+	text[0] = 0;
+	for (tries = 0; tries < 200 && left; tries++) {
+		usleep(10000);
+		used = itd_kmsg_read(kfd, text, size, used);
+		for (i = 0, left = 0; i < n; i++) {
+			if (!f[i].seen)
+				f[i].seen = itd_fault_logged(kind, text, info,
+							     f[i].iova,
+							     f[i].event);
+			left += !f[i].seen;
+		}
+	}
+	return !left;
+}
+
 #endif /* __ITD_UTILS_H */

@@ -493,32 +493,25 @@ TEST_F(iommufd, nested_hwpt)
 TEST_F(iommufd, fault_record)
 {
 	static char text[1 << 16];
+	struct itd_fault f = { IOVA + 0x40, 0x10 };	/* F_TRANSLATION */
 	enum itd_iommu_kind kind;
 	struct itd_tbuf b;
 	char name[64];
-	size_t used;
-	int kfd, tries;
-	bool seen = false;
+	int kfd;
 
 	kind = itd_iommu_kind(&self->info, name, sizeof(name));
 	user_buf(_metadata, self->fd, self->pg, &b);
 	itd_kmsg_wait_quiet(1);
 	kfd = itd_kmsg_open();
 	ASSERT_LE(0, kfd);
-	used = 0;
 	refused(b, IOVA + 0x40, 0, 4);
-	for (tries = 0; tries < 200 && !seen; tries++) {
-		usleep(10000);
-		used = itd_kmsg_read(kfd, text, sizeof(text), used);
-		seen = itd_fault_logged(kind, text, &self->info, IOVA + 0x40,
-					0x10);
-	}
+	itd_fault_wait(kfd, kind, &self->info, text, sizeof(text), &f, 1);
 	close(kfd);
 	if (kind != ITD_IOMMU_SMMUV3 && kind != ITD_IOMMU_VTD &&
 	    kind != ITD_IOMMU_VIRTIO)
 		SKIP(return, "no known fault log format for IOMMU '%s'", name);
-	EXPECT_TRUE(seen) TH_LOG("%s: no record of IOVA %#llx in:\n%s", name,
-				 IOVA + 0x40, text);
+	EXPECT_TRUE(f.seen) TH_LOG("%s: no record of IOVA %#llx in:\n%s",
+				   name, IOVA + 0x40, text);
 }
 
 TEST_HARNESS_MAIN
