@@ -44,9 +44,8 @@ ITD_SPEED_GUEST=arm64-smmuv3-up
 # Guests make check lists but does not run, each with the finding that put
 # it here; scripts/run.sh <guest> and make matrix still run them.
 declare -A ITD_QUARANTINE=(
-	[x86_64-vtd-sm]="quarantined: it was lazy (Debian's x86 default) when it ended a run on QEMU 7.2 in guest slab corruption, as x86_64-virtio-iommu did once; the x86 guests now run strict, and this one stays out until it has a strict record"
-	[x86_64-vtd-lazy]="quarantined: see x86_64-vtd-sm (lazy DMA domain, slab corruption in ~1 run of 15)"
-	[x86_64-virtio-iommu-lazy]="quarantined: see x86_64-vtd-sm (lazy DMA domain, slab corruption in ~1 run of 15)"
+	[x86_64-vtd-lazy]="quarantined: lazy DMA domain (Debian's x86 default), under which x86 guests on QEMU 7.2 ended in guest slab corruption in ~1 run of 15; not seen in 50 lazy runs since, cause unknown"
+	[x86_64-virtio-iommu-lazy]="quarantined: lazy DMA domain (Debian's x86 default), under which x86 guests on QEMU 7.2 ended in guest slab corruption in ~1 run of 15; not seen in 50 lazy runs since, cause unknown"
 )
 
 ARM64_VIRT="virt,gic-version=3"
