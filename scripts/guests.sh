@@ -76,6 +76,9 @@ itd_guest() {
 		G_ARCH=x86_64
 		G_QEMU=(-M "$X86_Q35" -device intel-iommu,intremap=on,caching-mode=on)
 		G_CMDLINE="intel_iommu=on iommu.strict=1"
+		# Behind a root port a test device has a bus to reset, and on
+		# q35 an IOMMU group of its own: lifecycle.pci_reset in OWNED.
+		G_ROOTPORT=1
 		;;
 	x86_64-virtio-iommu)
 		G_ARCH=x86_64
