@@ -23,12 +23,16 @@ class Qmp:
     """One QMP connection, kept open so that no event is missed."""
 
     def __init__(self, sock_path):
+        self.path = sock_path
+        self.events = []
+        self._connect()
+
+    def _connect(self):
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.sock.settimeout(30)
-        self.sock.connect(sock_path)
+        self.sock.connect(self.path)
         self.f = self.sock.makefile("rw")
         self.f.readline()  # the greeting
-        self.events = []
         self.command("qmp_capabilities")
 
     def _read(self):
@@ -60,6 +64,10 @@ class Qmp:
             try:
                 self._read()
             except socket.timeout:
+                # A timed-out socket file reads no more: start afresh.
+                self.f.close()
+                self.sock.close()
+                self._connect()
                 return False
 
 
