@@ -221,7 +221,7 @@ FIXTURE_TEARDOWN(fault_log)
 
 TEST_F_TIMEOUT(fault_log, translation_and_permission, 60)
 {
-	static char text[1 << 16];
+	static char text[2][1 << 16];
 	__u64 unmapped = MID_IOVA + 0x5000 + 0x40, ro = MID_IOVA + 0x80;
 	/* arm-smmu-v3: F_TRANSLATION and F_PERMISSION */
 	struct itd_fault f[] = { { unmapped, 0x10 }, { ro, 0x13 } };
@@ -229,9 +229,12 @@ TEST_F_TIMEOUT(fault_log, translation_and_permission, 60)
 	enum itd_iommu_kind kind;
 	struct itd_tbuf b;
 	char name[64];
+	bool logs;
 	int kfd;
 
 	kind = itd_iommu_kind(&self->info, name, sizeof(name));
+	logs = kind == ITD_IOMMU_SMMUV3 || kind == ITD_IOMMU_VTD ||
+	       kind == ITD_IOMMU_VIRTIO;
 	ASSERT_EQ(0, itd_buf_new(self->fd, ITD_BUF_DRIVER, itd_page_size(), 0,
 				 &b));
 	ASSERT_EQ(0, _test_cmd_map(self->fd, b.id, 0, b.len, MID_IOVA,
@@ -240,33 +243,34 @@ TEST_F_TIMEOUT(fault_log, translation_and_permission, 60)
 	kfd = itd_kmsg_open();
 	ASSERT_LE(0, kfd);
 
-	/* The faults themselves are checked whatever the log says. */
+	/*
+	 * The faults themselves are checked whatever the log says.  One at
+	 * a time: an IOMMU with one fault record (QEMU's VT-d) drops a
+	 * fault that comes before the driver has cleared the last one.
+	 */
 	ASSERT_EQ(0, _test_cmd_dma_write(self->fd, unmapped, 4, b.id, 0,
 					 IOMMU_TESTDEV_DMA_F_CANARY, &d));
 	ASSERT_EQ(IOMMU_TESTDEV_DMA_CANARY_OK, d.out_flags);
+	if (logs)
+		itd_fault_wait(kfd, kind, &self->info, text[0],
+			       sizeof(text[0]), &f[0], 1);
 	ASSERT_EQ(0, _test_cmd_dma_write(self->fd, ro, 4, b.id, 0x80,
 					 IOMMU_TESTDEV_DMA_F_CANARY, &d));
 	ASSERT_EQ(IOMMU_TESTDEV_DMA_CANARY_OK, d.out_flags);
-
-	itd_fault_wait(kfd, kind, &self->info, text, sizeof(text), f,
-		       ARRAY_SIZE(f));
+	if (logs)
+		itd_fault_wait(kfd, kind, &self->info, text[1],
+			       sizeof(text[1]), &f[1], 1);
 	close(kfd);
-	switch (kind) {
-	case ITD_IOMMU_SMMUV3:
-	case ITD_IOMMU_VTD:
-	case ITD_IOMMU_VIRTIO:
-		break;
-	case ITD_IOMMU_AMD:
+	if (kind == ITD_IOMMU_AMD)
 		SKIP(return, "QEMU's AMD-Vi logs no fault event (%s)", name);
-	default:
+	if (!logs)
 		SKIP(return, "no known fault log format for IOMMU '%s'", name);
-	}
 	EXPECT_TRUE(f[0].seen)
 		TH_LOG("%s: no record of the unmapped IOVA %#llx in:\n%s",
-		       name, (unsigned long long)unmapped, text);
+		       name, (unsigned long long)unmapped, text[0]);
 	EXPECT_TRUE(f[1].seen)
 		TH_LOG("%s: no record of the read-only IOVA %#llx in:\n%s",
-		       name, (unsigned long long)ro, text);
+		       name, (unsigned long long)ro, text[1]);
 }
 
 /* ------------------------------------------------------------------ */
