@@ -211,6 +211,14 @@ itd_guest_check() {
 		esac
 		[[ -z $G_SKIP ]] || return 0
 	done
+	# An AMD-Vi that has the dma-remap property translates DMA only with
+	# it on; off, it ignores the guest's tables and every DMA reaches guest
+	# memory at its IOVA (QEMU master: the test pattern written over the
+	# guest kernel's data, and an oops).
+	if [[ " ${G_QEMU[*]} " == *" amd-iommu,"* ]] &&
+		qemu_has_prop "$QEMU" amd-iommu dma-remap; then
+		G_QEMU=("${G_QEMU[@]/#amd-iommu,/amd-iommu,dma-remap=on,}")
+	fi
 	if qemu_has_device "$QEMU" iommu-testdev; then
 		G_ENGINE=iommu-testdev G_TESTDEV=(-device iommu-testdev) G_MODPARAMS=
 	else
