@@ -233,8 +233,7 @@ TEST_F_TIMEOUT(fault_log, translation_and_permission, 60)
 	int kfd;
 
 	kind = itd_iommu_kind(&self->info, name, sizeof(name));
-	logs = kind == ITD_IOMMU_SMMUV3 || kind == ITD_IOMMU_VTD ||
-	       kind == ITD_IOMMU_VIRTIO;
+	logs = itd_fault_log_known(kind);
 	ASSERT_EQ(0, itd_buf_new(self->fd, ITD_BUF_DRIVER, itd_page_size(), 0,
 				 &b));
 	ASSERT_EQ(0, _test_cmd_map(self->fd, b.id, 0, b.len, MID_IOVA,

@@ -776,6 +776,13 @@ static inline bool itd_fault_logged(enum itd_iommu_kind kind, const char *text,
 	}
 }
 
+/* Does itd_fault_logged() know how this IOMMU driver logs a fault? */
+static inline bool itd_fault_log_known(enum itd_iommu_kind kind)
+{
+	return kind == ITD_IOMMU_SMMUV3 || kind == ITD_IOMMU_VTD ||
+	       kind == ITD_IOMMU_VIRTIO;
+}
+
 /**
  * struct itd_fault - a fault the IOMMU driver should log
  * @iova: where the device was refused
