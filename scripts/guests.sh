@@ -231,16 +231,19 @@ itd_guest_check() {
 	for ((i = 1; i < G_NDEV; i++)); do
 		G_TESTDEV+=("${G_TESTDEV[@]:0:2}")
 	done
-	# Hot-plug: one more behind a pcie-root-port; G_HOTPLUG becomes its
-	# -device string, which qmp-hotplug.py re-plugs it with.
-	if [[ -n $G_HOTPLUG ]]; then
-		G_HOTPLUG="${G_TESTDEV[1]},bus=itdrp,id=itdhp"
-		G_TESTDEV+=(-device pcie-root-port,id=itdrp,chassis=9,slot=9
-			    -device "$G_HOTPLUG")
-	fi
-	if [[ -z $G_HOTPLUG && -n $G_ROOTPORT ]]; then
-		G_TESTDEV+=(-device pcie-root-port,id=itdrp,chassis=9,slot=9,hotplug=off
-			    -device "${G_TESTDEV[1]},bus=itdrp")
+	# One more behind a pcie-root-port: in a hot-plug slot, where
+	# G_HOTPLUG becomes its -device string (qmp-hotplug.py re-plugs it
+	# with that), else (G_ROOTPORT) behind a port with hot-plug off.
+	if [[ -n $G_HOTPLUG || -n $G_ROOTPORT ]]; then
+		local port=pcie-root-port,id=itdrp,chassis=9,slot=9
+		local dev="${G_TESTDEV[1]},bus=itdrp"
+		if [[ -n $G_HOTPLUG ]]; then
+			dev+=,id=itdhp
+			G_HOTPLUG=$dev
+		else
+			port+=,hotplug=off
+		fi
+		G_TESTDEV+=(-device "$port" -device "$dev")
 	fi
 	return 0
 }
