@@ -279,8 +279,7 @@ TEST_F_TIMEOUT(lifecycle, pci_reset, 60)
 	owned = info.caps & IOMMU_TESTDEV_CAP_OWNED;
 	if (owned) {
 		ASSERT_EQ(0, _test_cmd_owned_attach(fd, &a));
-		top = info.dma_mask_bits >= 64 ? ~0ULL :
-		      (1ULL << info.dma_mask_bits) - 1;
+		top = itd_dma_mask(&info);
 		if (a.out_aperture_end < top)
 			top = a.out_aperture_end;
 		iova = 0x1000000;

@@ -471,8 +471,7 @@ FIXTURE_SETUP(owned)
 		TH_LOG("OWNED_ATTACH: %s", strerror(errno));
 	ASSERT_EQ(IOMMU_TESTDEV_DOMAIN_UNMANAGED, self->dom.out_domain_type);
 	ASSERT_NE(0, self->dom.out_pgsize_bitmap & self->pg);
-	mask = self->info.dma_mask_bits == 64 ? ~0ULL :
-		(1ULL << self->info.dma_mask_bits) - 1;
+	mask = itd_dma_mask(&self->info);
 	self->top = self->dom.out_aperture_end < mask ?
 		    self->dom.out_aperture_end : mask;
 	ASSERT_LT(MID_IOVA + (64ULL << 20), self->top);

@@ -555,6 +555,13 @@ enum itd_iommu_kind {
 	ITD_IOMMU_OTHER,
 };
 
+/* The highest address the device can emit (its DMA mask). */
+static inline __u64 itd_dma_mask(const struct iommu_testdev_info *info)
+{
+	return info->dma_mask_bits >= 64 ? ~0ULL :
+	       (1ULL << info->dma_mask_bits) - 1;
+}
+
 /* The device's PCI name as sysfs spells it: 0000:00:02.0. */
 static inline void itd_pci_name(const struct iommu_testdev_info *info,
 				char *name, size_t len)

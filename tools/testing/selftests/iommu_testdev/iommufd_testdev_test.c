@@ -228,8 +228,7 @@ TEST_F(iommufd, iova_ranges)
 		.num_iovas = 16,
 		.allowed_iovas = (uintptr_t)r,
 	};
-	__u64 mask = self->info.dma_mask_bits == 64 ? ~0ULL :
-		(1ULL << self->info.dma_mask_bits) - 1;
+	__u64 mask = itd_dma_mask(&self->info);
 	struct itd_tbuf b;
 	unsigned int i;
 	__u64 iova;
