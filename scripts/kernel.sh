@@ -1,9 +1,10 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# kernel.sh [--check] <name> | <arch> <name>
+# kernel.sh [--check] <name>[@<series>] | <arch> <name>[@<series>]
 #
-# Build (unless cached) a minimal guest kernel from Debian's linux-source-6.12
-# and print shell assignments, one per line, on stdout:
+# Build (unless cached) a minimal guest kernel from Debian's linux-source-<series>
+# (6.12, the default, from bookworm; 7.3 from trixie-backports, fetched by
+# setup.sh) and print shell assignments, one per line, on stdout:
 #   KERNEL=<Image or bzImage>  KDIR=<build tree for M= module builds>
 #   ARCH=<arm64|x86_64>  CROSS_COMPILE=<prefix>  KREL=<release>  MODDIR=
 # (everything is built in, so MODDIR is empty).  Progress goes to stderr.
@@ -11,6 +12,7 @@
 #   <name>    a fragment scripts/kconfig/<name>.config whose name starts with
 #             its architecture: arm64-iommufd, x86_64-iommufd, arm64-debug
 #   <arch> <name>  the same; <name> may omit the "<arch>-" prefix
+#   @<series> the linux-source series: 6.12 (default) or 7.3
 #   --check   configure and verify the fragment only; build nothing
 #
 # The config is allnoconfig + tools/testing/selftests/iommu_testdev/config +
@@ -21,25 +23,24 @@
 # the out-of-tree module) are dropped with a note.
 #
 # Cache: ${ITD_CACHE:-~/.cache/iommu-testdev}/kbuild/
-#   src/linux-source-<deb version>/   unpacked once from the tarball
-#   <name>-<hash>/                    O= build tree; <hash> covers the source
-#                                     version, the merged fragment, the
+#   src/<tarball>-<size>-<mtime>/     unpacked once from the tarball
+#   <name>-<series>-<hash>/           O= build tree; <hash> covers the
+#                                     tarball, the merged fragment, the
 #                                     compiler and this script's recipe
-# Environment: ITD_KSRC_TARBALL (default /usr/src/linux-source-6.12.tar.xz),
+# Environment: ITD_KSRC_TARBALL (default: the series' tarball; overrides it),
 #   ITD_KJOBS (make -j, default 2), ITD_KREBUILD=1 (ignore a cached build),
 #   ITD_KVERBOSE=1 (make output to stderr as well as build.log).
 set -euo pipefail
 # The whole script is one { } block: bash parses it before running, so editing
 # this file during a long build does not derail the running copy.
 {
-RECIPE=1 # bump when the build steps below change in a way that matters
+RECIPE=2 # bump when the build steps below change in a way that matters
 SCRIPTS=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(dirname "$SCRIPTS")
 KCONFIG_DIR=$SCRIPTS/kconfig
 SELFTEST_CONFIG=$REPO/tools/testing/selftests/iommu_testdev/config
 CACHE=${ITD_CACHE:-${HOME:-/root}/.cache/iommu-testdev}
 KB=$CACHE/kbuild
-TARBALL=${ITD_KSRC_TARBALL:-/usr/src/linux-source-6.12.tar.xz}
 JOBS=${ITD_KJOBS:-2}
 
 log() { printf '[kernel] %s\n' "$*" >&2; }
@@ -54,8 +55,17 @@ case $# in
 	[[ $a != amd64 ]] || a=x86_64
 	[[ $name == "$a"-* ]] || name=$a-$name
 	;;
-*) die "usage: kernel.sh [--check] <name> | <arch> <name>" ;;
+*) die "usage: kernel.sh [--check] <name>[@<series>] | <arch> <name>[@<series>]" ;;
 esac
+series=6.12
+if [[ $name == *@* ]]; then
+	series=${name#*@} name=${name%@*}
+fi
+case $series in
+6.12) deftar=/usr/src/linux-source-6.12.tar.xz ;;
+*) deftar=$CACHE/next/linux-source-$series.tar.xz ;;
+esac
+TARBALL=${ITD_KSRC_TARBALL:-$deftar}
 [[ -f $KCONFIG_DIR/$name.config ]] || die "no fragment $KCONFIG_DIR/$name.config"
 case $name in
 arm64-*) karch=arm64 cross=aarch64-linux-gnu- image=arch/arm64/boot/Image ;;
@@ -63,7 +73,7 @@ x86_64-*) karch=x86_64 cross='' image=arch/x86/boot/bzImage ;;
 *) die "cannot tell the architecture of '$name' (arm64-* or x86_64-*)" ;;
 esac
 command -v "${cross}gcc" >/dev/null || die "${cross}gcc not found (scripts/setup.sh installs it)"
-[[ -f $TARBALL ]] || die "$TARBALL not found (apt-get install linux-source-6.12)"
+[[ -f $TARBALL ]] || die "$TARBALL not found (scripts/setup.sh fetches linux-source-$series)"
 
 # --- 1. Resolve the fragment: selftest config + #include chain, last wins.
 declare -A seen=()
@@ -96,14 +106,15 @@ merged=$(printf '%s\n' "$raw" | awk '
 	END { for (i = 0; i < n; i++) print order[i], v[order[i]] }')
 
 # --- 2. Cache key and source tree.
-pkgver=$(dpkg-query -W -f='${Version}' linux-source-6.12 2>/dev/null || true)
-srcid=${pkgver:-$(stat -c '%s-%Y' "$TARBALL")}
+# The source tree is named after the tarball itself (its name, size and
+# mtime), never after an installed package: two series share the cache.
+srcid="$(basename "$TARBALL" .tar.xz)-$(stat -c '%s-%Y' "$TARBALL")"
 srcid=${srcid//[^A-Za-z0-9.+-]/_}
-src=$KB/src/linux-source-$srcid
+src=$KB/src/$srcid
 ccid="$(command -v "${cross}gcc") $("${cross}gcc" --version | head -n1)"
 hash=$(printf 'recipe %s\nsource %s %s\ncc %s\n%s\n' "$RECIPE" "$srcid" \
 	"$(stat -c '%s %Y' "$TARBALL")" "$ccid" "$merged" | sha256sum | cut -c1-12)
-out=$KB/$name-$hash
+out=$KB/$name-$series-$hash
 [[ -z $check_only ]] || out=$KB/check/$name-$hash # leave built trees alone
 mkdir -p "$KB/src" "$(dirname "$out")"
 
