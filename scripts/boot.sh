@@ -21,6 +21,7 @@ itd_guest "$guest"
 itd_guest_check
 [[ -z $G_SKIP ]] || itd_die "$guest cannot run: $G_SKIP"
 itd_kernel "$G_ARCH" "$G_KERNEL"
+QEMU=$G_QEMU_BIN
 
 initrd=$ITD_OUT/initramfs/$guest.cpio
 [[ -f $initrd ]] || initrd=$initrd.gz

@@ -9,8 +9,15 @@
 #   G_EXTRA     more devices after the test device (array)
 #   G_CMDLINE   extra kernel command line
 #   G_MODULES   kernel modules loaded (with their dependencies) before iommu_testdev.ko
+#   G_LEGACY    set: the legacy group, on bookworm's QEMU 7.2 (edu only), whatever
+#               QEMU_SYSTEM_<ARCH> says (ITD_QEMU_LEGACY_<ARCH> overrides it)
 #   G_SKIP      non-empty: why this QEMU cannot build the guest (set by itd_guest_check)
-#   G_ENGINE    iommu-testdev | edu; G_TESTDEV the -device arguments; G_MODPARAMS
+#   G_QEMU_BIN  the QEMU binary (set by itd_guest_check)
+#   G_ENGINE    iommu-testdev+edu | iommu-testdev | edu; G_TESTDEV the -device
+#               arguments; G_MODPARAMS.  Where QEMU has both devices the guest
+#               gets both: the tests run on iommu-testdev and take edu for the
+#               read direction (COPY), which iommu-testdev lacks
+#   G_NO_EDU    set: no edu beside iommu-testdev
 #   G_NDEV      how many test devices (default 1)
 #   G_MEM       guest memory (default 1G: more only slows the boot)
 #   G_SMP       vCPUs (default 2)
@@ -20,20 +27,27 @@
 #               reset for lifecycle.pci_reset where G_HOTPLUG is off)
 #   G_STRESS    ITD_STRESS in the guest (default 1: quick; see the selftests'
 #               itd_stress()); ITD_STRESS on the host overrides it everywhere
-# To add a guest: add a case below (and its name to ITD_GUESTS_ALL); use
-# need_device / need_prop so that a QEMU lacking something skips it with a reason.
+#   G_NEEDS     what QEMU must offer: "device <name>", "prop <device> <a>[|<b>]"
+#               (with alternatives, the first one QEMU has replaces <a> in G_QEMU)
+# To add a guest: add a case below (and its name to a group); use G_NEEDS so
+# that a QEMU lacking something skips it with a reason.
 
 ITD_GUESTS_BASE="arm64-smmuv3 arm64-virtio-iommu x86_64-vtd x86_64-virtio-iommu"
-ITD_GUESTS_MATRIX="arm64-smmuv3-1g x86_64-vtd-sm x86_64-vtd-aw48 x86_64-vtd-nocm x86_64-amd-iommu
-	arm64-16k-smmuv3 arm64-smmuv3-s2 arm64-smmuv3-nested
+ITD_GUESTS_MATRIX="arm64-smmuv3-1g x86_64-vtd-sm x86_64-vtd-fsts x86_64-vtd-aw48 x86_64-vtd-nocm
+	x86_64-amd-iommu arm64-16k-smmuv3 arm64-smmuv3-s2 arm64-smmuv3-nested
 	arm64-smmuv3-iommufd x86_64-vtd-iommufd arm64-smmuv3-up"
-ITD_GUESTS_DEBUG="arm64-smmuv3-debug"
+# Linux 7.3 (minimal kernels from linux-source-7.3, IOMMUFD built in).
+ITD_GUESTS_73="arm64-smmuv3-7.3 x86_64-vtd-7.3"
+ITD_GUESTS_DEBUG="arm64-smmuv3-debug arm64-smmuv3-debug-7.3"
+# The legacy group: bookworm's QEMU 7.2, whose only engine is edu.
+ITD_GUESTS_LEGACY="arm64-smmuv3-qemu72 x86_64-vtd-qemu72 x86_64-amd-iommu-qemu72"
 # Run by name only: the x86 debug kernels are slow enough under TCG that
 # the hardening tests' timeouts do not hold when guests share the host, and
 # virtio-iommu's unmap allocates, so fail_nth makes dma-iommu WARN there.
 ITD_GUESTS_EXTRA="x86_64-vtd-debug x86_64-virtio-iommu-debug"
 ITD_GUESTS_LAZY="x86_64-vtd-lazy x86_64-virtio-iommu-lazy"
-ITD_GUESTS_ALL="$ITD_GUESTS_BASE $ITD_GUESTS_MATRIX $ITD_GUESTS_DEBUG $ITD_GUESTS_LAZY"
+ITD_GUESTS_ALL="$ITD_GUESTS_BASE $ITD_GUESTS_MATRIX $ITD_GUESTS_73 $ITD_GUESTS_DEBUG
+	$ITD_GUESTS_LEGACY $ITD_GUESTS_LAZY"
 # What make check (and CI) runs: everything; guests the QEMU cannot build
 # are listed as skipped with the reason.
 ITD_GUESTS_CHECK=$ITD_GUESTS_ALL
@@ -55,7 +69,7 @@ X86_Q35="q35,kernel-irqchip=split"
 itd_guest() {
 	G_NAME=$1 G_ARCH='' G_KERNEL=debian G_QEMU=() G_EXTRA=() G_CMDLINE='' G_MODULES='' G_NDEV=1
 	G_HOTPLUG='' G_ROOTPORT='' G_MEM=1G G_SMP=2 G_ICOUNT='' G_STRESS=1
-	G_NEEDS=()
+	G_NEEDS=() G_LEGACY='' G_NO_EDU='' 
 	case $1 in
 	# --- base guests (make check) ---
 	arm64-smmuv3)
@@ -91,10 +105,16 @@ itd_guest() {
 		G_NAME=$1 G_CMDLINE=${G_CMDLINE/iommu.strict=1/iommu.strict=0}
 		;;
 	# --- matrix variants ---
-	x86_64-vtd-sm)  # scalable mode (first-level tables in 6.12)
+	x86_64-vtd-sm)  # scalable mode (QEMU 11.1 renamed x-scalable-mode)
 		itd_guest x86_64-vtd
-		G_NAME=$1 G_QEMU=(-M "$X86_Q35" -device intel-iommu,intremap=on,caching-mode=on,x-scalable-mode=on)
-		G_NEEDS=("prop intel-iommu x-scalable-mode")
+		G_NAME=$1 G_QEMU=(-M "$X86_Q35" -device intel-iommu,intremap=on,caching-mode=on,scalable-mode=on)
+		G_NEEDS=("prop intel-iommu scalable-mode|x-scalable-mode")
+		;;
+	x86_64-vtd-fsts)  # scalable mode with first-stage translation: Linux
+		# then maps DMA through first-level (x86-64 format) page tables
+		itd_guest x86_64-vtd-sm
+		G_NAME=$1 G_QEMU[-1]+=,fsts=on
+		G_NEEDS+=("prop intel-iommu fsts")
 		;;
 	x86_64-vtd-aw48)  # 4-level page tables
 		itd_guest x86_64-vtd
@@ -142,6 +162,22 @@ itd_guest() {
 		# runs the suite in 2.6 s instead of 13.9 s.  The other guests
 		# keep SMP and, with iommu-testdev, real time.
 		G_NAME=$1 G_SMP=1 G_ICOUNT=1
+		;;
+	arm64-smmuv3-7.3)  # Linux 7.3 (device tree; the same kernel boots by ACPI)
+		itd_guest arm64-smmuv3
+		G_NAME=$1 G_KERNEL=custom:arm64-acpi@7.3
+		;;
+	x86_64-vtd-7.3)
+		itd_guest x86_64-vtd
+		G_NAME=$1 G_KERNEL=custom:x86_64-iommufd@7.3
+		;;
+	arm64-smmuv3-debug-7.3)
+		itd_guest arm64-smmuv3-debug
+		G_NAME=$1 G_KERNEL=custom:arm64-debug@7.3
+		;;
+	*-qemu72)  # the legacy group: a guest above on bookworm's QEMU 7.2
+		itd_guest "${1%-qemu72}"
+		G_NAME=$1 G_LEGACY=1
 		;;
 	x86_64-virtio-iommu-debug | x86_64-vtd-debug)  # the x86 counterparts
 		itd_guest "${1%-debug}"
@@ -197,17 +233,29 @@ itd_guest_check() {
 		return 0
 	fi
 	itd_arch_vars "$G_ARCH"
+	[[ -z $G_LEGACY ]] || itd_qemu_legacy
+	G_QEMU_BIN=$QEMU
 	if ! command -v "$QEMU" >/dev/null; then
 		G_SKIP="no QEMU binary '$QEMU'"
 		return 0
 	fi
+	local alt found
 	for n in "${G_NEEDS[@]}"; do
 		read -r -a w <<<"$n"
 		case ${w[0]} in
 		device) qemu_has_device "$QEMU" "${w[1]}" ||
 			G_SKIP="$QEMU has no user-creatable -device ${w[1]}" ;;
-		prop) qemu_has_prop "$QEMU" "${w[1]}" "${w[2]}" ||
-			G_SKIP="$QEMU's ${w[1]} has no property ${w[2]}" ;;
+		prop)
+			found=
+			for alt in ${w[2]//|/ }; do
+				qemu_has_prop "$QEMU" "${w[1]}" "$alt" && found=$alt && break
+			done
+			if [[ -z $found ]]; then
+				G_SKIP="$QEMU's ${w[1]} has no property ${w[2]//|/ or }"
+			elif [[ $found != "${w[2]%%|*}" ]]; then
+				G_QEMU=("${G_QEMU[@]//,${w[2]%%|*}=/,$found=}")
+			fi
+			;;
 		esac
 		[[ -z $G_SKIP ]] || return 0
 	done
@@ -219,8 +267,15 @@ itd_guest_check() {
 		qemu_has_prop "$QEMU" amd-iommu dma-remap; then
 		G_QEMU=("${G_QEMU[@]/#amd-iommu,/amd-iommu,dma-remap=on,}")
 	fi
+	local edu=()
 	if qemu_has_device "$QEMU" iommu-testdev; then
 		G_ENGINE=iommu-testdev G_TESTDEV=(-device iommu-testdev) G_MODPARAMS=
+		if [[ -z $G_NO_EDU ]] && qemu_has_device "$QEMU" edu; then
+			# Last on the command line: the devices before it come
+			# first as /dev/iommu_testdevN.
+			G_ENGINE+=+edu G_MODPARAMS=edu_dma_bits=64
+			edu=(-device edu,dma_mask=0xffffffffffffffff)
+		fi
 	else
 		# QEMU 7.2's edu masks DMA addresses to 28 bits unless told otherwise.
 		G_ENGINE=edu G_TESTDEV=(-device edu,dma_mask=0xffffffffffffffff)
@@ -245,5 +300,6 @@ itd_guest_check() {
 		fi
 		G_TESTDEV+=(-device "$port" -device "$dev")
 	fi
+	G_TESTDEV+=(${edu[@]+"${edu[@]}"})
 	return 0
 }

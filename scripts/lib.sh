@@ -20,17 +20,49 @@ itd_die() { printf '[itd] error: %s\n' "$*" >&2; exit 1; }
 itd_arch_vars() {
 	case $1 in
 	arm64)
-		KARCH=arm64 DEB_ARCH=arm64 FLAVOUR=arm64
+		KARCH=arm64 DEB_ARCH=arm64 FLAVOUR=arm64 QARCH=aarch64
 		CROSS_COMPILE=aarch64-linux-gnu-
-		QEMU=${QEMU_SYSTEM_AARCH64:-qemu-system-aarch64}
+		QEMU=${QEMU_SYSTEM_AARCH64:-}
 		;;
 	x86_64 | amd64)
-		KARCH=x86_64 DEB_ARCH=amd64 FLAVOUR=amd64
+		KARCH=x86_64 DEB_ARCH=amd64 FLAVOUR=amd64 QARCH=x86_64
 		CROSS_COMPILE=
-		QEMU=${QEMU_SYSTEM_X86_64:-qemu-system-x86_64}
+		QEMU=${QEMU_SYSTEM_X86_64:-}
 		;;
 	*) itd_die "unknown arch '$1' (arm64, x86_64)" ;;
 	esac
+	[[ -n $QEMU ]] || itd_qemu_default
+}
+
+# QEMU for $QARCH when QEMU_SYSTEM_<ARCH> is not set: a qemu-system-<arch>
+# on the PATH that has iommu-testdev (QEMU 11.0+), as it is; else Debian's
+# newest from trixie-backports, unpacked by fetch-next.sh; else whatever the
+# PATH has (bookworm's QEMU 7.2: edu only).  The probe is cached per binary.
+itd_qemu_default() {
+	local p=qemu-system-$QARCH path probe
+	QEMU=$p
+	path=$(command -v "$p" 2>/dev/null || true)
+	if [[ -n $path ]]; then
+		probe=$ITD_CACHE/qemu/probe/$(stat -L -c '%i-%s-%Y' "$path")
+		if [[ ! -e $probe ]]; then
+			mkdir -p "$ITD_CACHE/qemu/probe"
+			if "$path" -device help 2>&1 | grep -q '"iommu-testdev"'; then
+				echo yes >"$probe"
+			else
+				echo no >"$probe"
+			fi
+		fi
+		[[ $(cat "$probe") == yes ]] && return 0
+	fi
+	[[ -x $ITD_CACHE/qemu/current/bin/$p ]] && QEMU=$ITD_CACHE/qemu/current/bin/$p
+	return 0
+}
+
+# The legacy group's QEMU: bookworm's own (7.2, edu only), whatever
+# QEMU_SYSTEM_<ARCH> says; ITD_QEMU_LEGACY_<ARCH> overrides it.
+itd_qemu_legacy() {
+	local v=ITD_QEMU_LEGACY_${QARCH^^}
+	QEMU=${!v:-/usr/bin/qemu-system-$QARCH}
 }
 
 # The Debian kernel version (e.g. 6.12.117+deb12) that setup.sh fetched.

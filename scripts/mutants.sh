@@ -41,7 +41,7 @@ for m in "${mutants[@]}"; do
 	IFS='@' read -r name file expr what needs <<<"$m"
 	[[ -z ${ITD_MUTANTS:-} || " $ITD_MUTANTS " == *" $name "* ]] || continue
 	case ${needs:-} in
-	itd) [[ $G_ENGINE == iommu-testdev ]] ||
+	itd) [[ $G_ENGINE == iommu-testdev* ]] ||
 		{ echo "# mutant $name: not applicable: $guest runs edu (iommu-testdev code)"; continue; } ;;
 	debug) [[ $G_KERNEL == *debug* ]] ||
 		{ echo "# mutant $name: not applicable: $guest has no kmemleak (try arm64-smmuv3-debug)"; continue; } ;;

@@ -1,6 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# run.sh [guest|base|matrix|all ...]: the whole pipeline: setup, build (per
+# run.sh [guest|base|matrix|linux-7.3|legacy|all ...]: the whole pipeline: setup, build (per
 # arch and kernel), pack, boot, judge.  Default: the base guests.
 # Prints one line per guest, then "N passed, N failed, N skipped".
 #   ITD_PARALLEL=N    guests booted at once (default 4: edu DMAs wait on 100 ms timers,
@@ -26,12 +26,25 @@ for a in "${@:-base}"; do
 	matrix) guests+=($ITD_GUESTS_MATRIX) ;;
 	all) guests+=($ITD_GUESTS_ALL) ;;
 	check) guests+=($ITD_GUESTS_CHECK) && export ITD_CHECK_MODE=1 ;;
+	linux-7.3) guests+=($ITD_GUESTS_73) ;;
+	legacy) guests+=($ITD_GUESTS_LEGACY) ;;
 	*) guests+=("$a") ;;
 	esac
 done
 
-# 1. Which guests can this QEMU build?  A skipped guest is reported, never dropped.
-runnable=() skipped=() flavours=()
+# 1. Host packages, QEMU and the Debian kernels, before anything asks what
+#    QEMU can do (on a fresh machine there is no QEMU yet).
+flavours=()
+for g in "${guests[@]}"; do
+	itd_guest "$g"
+	[[ $G_KERNEL == debian:* ]] && flavours+=("${G_KERNEL#debian:}")
+done
+if [[ -z ${ITD_NO_SETUP:-} ]]; then
+	"$SCRIPTS/setup.sh" ${flavours[@]+"${flavours[@]}"}
+fi
+
+# 2. Which guests can this QEMU build?  A skipped guest is reported, never dropped.
+runnable=() skipped=()
 declare -A G_ARCH_OF G_KERNEL_OF
 for g in "${guests[@]}"; do
 	itd_guest "$g"
@@ -42,13 +55,7 @@ for g in "${guests[@]}"; do
 	fi
 	runnable+=("$g")
 	G_ARCH_OF[$g]=$G_ARCH G_KERNEL_OF[$g]=$G_KERNEL
-	[[ $G_KERNEL == debian:* ]] && flavours+=("${G_KERNEL#debian:}")
 done
-
-# 2. Host packages and the Debian kernels.
-if [[ -z ${ITD_NO_SETUP:-} ]]; then
-	"$SCRIPTS/setup.sh" ${flavours[@]+"${flavours[@]}"}
-fi
 
 rm -rf "$ITD_OUT/results"
 mkdir -p "$ITD_OUT/results" "$ITD_OUT/logs"

@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # Install the host tools and fetch the Debian 6.12 kernels (arm64, amd64),
-# their headers, kbuild, arm64 busybox and linux-source into $ITD_CACHE.
+# their headers, kbuild, arm64 busybox and linux-source into $ITD_CACHE;
+# then QEMU 11 and linux-source-7.3 from trixie(-backports) (fetch-next.sh).
 # Idempotent: every step is skipped when its output (a stamp) exists.
 #   setup.sh [flavour...]   also fetch other Debian flavours (arm64-16k, ...)
 #   ITD_OFFLINE=1   never call apt-get; use what the cache has
@@ -175,5 +176,8 @@ if [[ ! -x $ITD_CACHE/bin/gen_init_cpio ]]; then
 	mkdir -p "$ITD_CACHE/bin"
 	gcc -O2 -o "$ITD_CACHE/bin/gen_init_cpio" "$LINUX_SRC/usr/gen_init_cpio.c"
 fi
+
+# 9. What bookworm lacks: QEMU 11 (iommu-testdev) and linux-source-7.3.
+"$SCRIPTS/fetch-next.sh"
 
 itd_log "setup: Debian kernel $V ready in $DEB_ROOT"
