@@ -686,29 +686,12 @@ static void *race_thread(void *data)
 	return NULL;
 }
 
-/* How many test devices there are (the first one only with $ITD_DEV). */
-static int itd_count_devs(void)
-{
-	char path[64];
-	int n;
-
-	if (getenv("ITD_DEV"))
-		return 1;
-	for (n = 0; n < 16; n++) {
-		snprintf(path, sizeof(path), "/dev/iommu_testdev%d", n);
-		if (access(path, F_OK))
-			break;
-	}
-	return n ? n : 1;
-}
-
-static int itd_open_nth(int i, int ndev)
+/* The @i-th device of the first one's engine (see itd_dev_nth()). */
+static int itd_open_nth(int i)
 {
 	char path[64];
 
-	if (ndev == 1)
-		return itd_open_dev(path, sizeof(path));
-	snprintf(path, sizeof(path), "/dev/iommu_testdev%d", i % ndev);
+	itd_dev_nth(i, path, sizeof(path));
 	return open(path, O_RDWR | O_CLOEXEC);
 }
 
@@ -727,11 +710,12 @@ TEST_F_TIMEOUT(uapi, concurrent_files, 180)
 	int stop = 0;
 	pthread_t th[THREADS];
 	unsigned int i, n, done = 0, busy = 0, want = 5 * itd_stress();
-	int ndev = itd_count_devs();
 	struct timespec t0, t1;
+	char node[64];
+	int ndev = itd_dev_nth(0, node, sizeof(node));
 
 	for (i = 0; i < THREADS; i++) {
-		c[i].fd = itd_open_nth(i, ndev);
+		c[i].fd = itd_open_nth(i);
 		ASSERT_LE(0, c[i].fd);
 		/* One owner per device, at most half the threads. */
 		c[i].own = (int)i < ndev && i < THREADS / 2 &&

@@ -372,9 +372,12 @@ TEST_F(dma_api, copy)
 	struct itd_tbuf src, dst;
 	size_t len = 1000;
 
-	if (!(self->info.caps & IOMMU_TESTDEV_CAP_COPY))
-		SKIP(return, "%s only writes: no read-direction DMA",
-		     itd_engine_name(self->info.engine));
+	if (!(self->info.caps & IOMMU_TESTDEV_CAP_COPY)) {
+		if (!itd_fixture_reopen(_metadata, &self->fd,
+					IOMMU_TESTDEV_CAP_COPY))
+			SKIP(return, ITD_NO_READER_MSG);
+		test_cmd_get_info(&self->info);
+	}
 	ASSERT_EQ(0, itd_buf_new(self->fd, variant->kind, itd_page_size(), 0,
 				 &src));
 	ASSERT_EQ(0, itd_buf_new(self->fd, variant->kind, itd_page_size(), 0,
@@ -456,16 +459,19 @@ FIXTURE_VARIANT_ADD(owned, user_pages) {
 	.kind = ITD_BUF_USER,
 };
 
-FIXTURE_SETUP(owned)
+/*
+ * Take the open device into an owned domain.  False when the test SKIPs
+ * (its reason is set).
+ */
+static bool owned_enter(struct __test_metadata *_metadata,
+			FIXTURE_DATA(owned) *self)
 {
 	__u64 mask;
 
-	self->pg = itd_page_size();
-	if (!itd_fixture_open(_metadata, &self->fd))
-		SKIP(return, ITD_NO_DEVICE_MSG);
 	test_cmd_get_info(&self->info);
 	if (!(self->info.caps & IOMMU_TESTDEV_CAP_OWNED))
-		SKIP(return, "device has no IOMMU group of its own (group %d)",
+		SKIP(return false,
+		     "device has no IOMMU group of its own (group %d)",
 		     self->info.group_id);
 	ASSERT_EQ(0, _test_cmd_owned_attach(self->fd, &self->dom))
 		TH_LOG("OWNED_ATTACH: %s", strerror(errno));
@@ -475,6 +481,15 @@ FIXTURE_SETUP(owned)
 	self->top = self->dom.out_aperture_end < mask ?
 		    self->dom.out_aperture_end : mask;
 	ASSERT_LT(MID_IOVA + (64ULL << 20), self->top);
+	return true;
+}
+
+FIXTURE_SETUP(owned)
+{
+	self->pg = itd_page_size();
+	if (!itd_fixture_open(_metadata, &self->fd))
+		SKIP(return, ITD_NO_DEVICE_MSG);
+	owned_enter(_metadata, self);
 }
 
 FIXTURE_TEARDOWN(owned)
@@ -815,9 +830,13 @@ TEST_F(owned, copy_permissions)
 	enum itd_iommu_kind kind;
 	char name[64];
 
-	if (!(self->info.caps & IOMMU_TESTDEV_CAP_COPY))
-		SKIP(return, "%s only writes: no read-direction DMA",
-		     itd_engine_name(self->info.engine));
+	if (!(self->info.caps & IOMMU_TESTDEV_CAP_COPY)) {
+		if (!itd_fixture_reopen(_metadata, &self->fd,
+					IOMMU_TESTDEV_CAP_COPY))
+			SKIP(return, ITD_NO_READER_MSG);
+		if (!owned_enter(_metadata, self))
+			return;
+	}
 	new_buf(src, self->pg);
 	new_buf(dst, self->pg);
 	test_cmd_map(src.id, 0, self->pg, s_iova, IOMMU_TESTDEV_MAP_READ);

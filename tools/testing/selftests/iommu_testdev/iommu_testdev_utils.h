@@ -43,6 +43,13 @@ static inline size_t itd_page_size(void)
 
 /* ---- the device ---------------------------------------------------- */
 
+static inline int _test_cmd_get_info(int fd, struct iommu_testdev_info *info)
+{
+	memset(info, 0, sizeof(*info));
+	info->size = sizeof(*info);
+	return ioctl(fd, IOMMU_TESTDEV_GET_INFO, info);
+}
+
 /*
  * The device under test: $ITD_DEV, else the first /dev/iommu_testdevN.
  * Returns an fd or -errno; @path gets the node's name.
@@ -68,6 +75,74 @@ static inline int itd_open_dev(char *path, size_t len)
 	return -ENOENT;
 }
 
+/*
+ * The first test device whose engine has every capability in @caps (a
+ * guest may hold iommu-testdev, which only writes, beside edu, which also
+ * reads): $ITD_DEV alone when set.  Returns an fd, -ENOENT when there is
+ * no device at all, -EOPNOTSUPP when none has @caps, or another -errno.
+ */
+static inline int itd_open_dev_caps(char *path, size_t len, __u32 caps)
+{
+	struct iommu_testdev_info info;
+	int i, fd, ret = -ENOENT;
+
+	if (getenv("ITD_DEV"))
+		return itd_open_dev(path, len);
+	for (i = 0; i < 16; i++) {
+		snprintf(path, len, "/dev/iommu_testdev%d", i);
+		fd = open(path, O_RDWR | O_CLOEXEC);
+		if (fd < 0) {
+			if (errno != ENOENT)
+				return -errno;
+			continue;
+		}
+		if (!_test_cmd_get_info(fd, &info) &&
+		    (info.caps & caps) == caps)
+			return fd;
+		close(fd);
+		ret = -EOPNOTSUPP;
+	}
+	return ret;
+}
+
+/*
+ * /dev/iommu_testdevN of the @i-th test device (modulo their number) with
+ * the engine of the first one; the tests that use several devices at once
+ * stay on one engine (edu, beside iommu-testdev for its reads, would make
+ * every DMA of theirs wait for its timer).  Returns the number of such
+ * devices (at least 1) and writes the node of the @i-th to @path.
+ */
+static inline int itd_dev_nth(int i, char *path, size_t len)
+{
+	struct iommu_testdev_info info;
+	int nodes[16], n, k = 0, fd;
+	__u32 engine = 0;
+
+	if (getenv("ITD_DEV")) {
+		snprintf(path, len, "%s", getenv("ITD_DEV"));
+		return 1;
+	}
+	for (n = 0; n < 16; n++) {
+		snprintf(path, len, "/dev/iommu_testdev%d", n);
+		fd = open(path, O_RDWR | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		if (!_test_cmd_get_info(fd, &info)) {
+			if (!k)
+				engine = info.engine;
+			if (info.engine == engine)
+				nodes[k++] = n;
+		}
+		close(fd);
+	}
+	if (!k) {
+		snprintf(path, len, "/dev/iommu_testdev0");
+		return 1;
+	}
+	snprintf(path, len, "/dev/iommu_testdev%d", nodes[i % k]);
+	return k;
+}
+
 #define ITD_NO_DEVICE_MSG \
 	"no /dev/iommu_testdevN: load iommu_testdev.ko in a guest with " \
 	"QEMU -device iommu-testdev or -device edu"
@@ -88,6 +163,29 @@ static inline bool itd_fixture_open(struct __test_metadata *_metadata,
 	return true;
 }
 
+#define ITD_NO_READER_MSG \
+	"no test device here reads memory (iommu-testdev only writes): " \
+	"add QEMU -device edu"
+
+/*
+ * A test that needs what the fixture's device lacks (@caps, say the read
+ * direction) closes it and takes the first device that has it.  False when
+ * there is none: the caller SKIPs with the reason.
+ */
+static inline bool itd_fixture_reopen(struct __test_metadata *_metadata,
+				      int *fd, __u32 caps)
+{
+	char path[64];
+
+	if (*fd >= 0)
+		close(*fd);
+	*fd = itd_open_dev_caps(path, sizeof(path), caps);
+	if (*fd == -ENOENT || *fd == -EOPNOTSUPP)
+		return false;
+	ASSERT_LE(0, *fd) TH_LOG("open %s: %s", path, strerror(-*fd));
+	return true;
+}
+
 /*
  * Like SKIP(), for a failure that is a known bug outside this project (an
  * emulator's, say): the test reports XFAIL with the reason.  Use it only
@@ -102,13 +200,6 @@ static inline bool itd_fixture_open(struct __test_metadata *_metadata,
 		_metadata->exit_code = KSFT_XFAIL;                          \
 		statement;                                                  \
 	} while (0)
-
-static inline int _test_cmd_get_info(int fd, struct iommu_testdev_info *info)
-{
-	memset(info, 0, sizeof(*info));
-	info->size = sizeof(*info);
-	return ioctl(fd, IOMMU_TESTDEV_GET_INFO, info);
-}
 
 #define test_cmd_get_info(info) \
 	ASSERT_EQ(0, _test_cmd_get_info(self->fd, info))
