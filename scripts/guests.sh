@@ -21,7 +21,8 @@
 #   G_NDEV      how many test devices (default 1)
 #   G_MEM       guest memory (default 1G: more only slows the boot)
 #   G_SMP       vCPUs (default 2)
-#   G_ICOUNT    1: QEMU runs with -icount whatever the engine (default: for edu)
+#   G_ICOUNT    0: multi-threaded TCG in real time, for SMP races (default 1:
+#               -icount sleep=off, see boot.sh)
 #   G_HOTPLUG   set: one more behind a pcie-root-port, for the QMP unplug test
 #   G_ROOTPORT  set: one more behind a root port without hot-plug (a bus to
 #               reset for lifecycle.pci_reset where G_HOTPLUG is off)
@@ -142,8 +143,12 @@ itd_guest() {
 		;;
 	arm64-smmuv3-s2 | arm64-smmuv3-nested)  # user-creatable SMMUv3 (QEMU 10.1+)
 		G_ARCH=arm64
+		# stage=2 or nested: QEMU takes any other string for stage 1
+		# without a word (stage=s2 once gave a stage-1 SMMU here).
+		local stage=${1##*-}
+		[[ $stage != s2 ]] || stage=2
 		G_QEMU=(-M "$ARM64_VIRT,iommu=none" "${ARM64_CPU[@]}"
-			-device "arm-smmuv3,primary-bus=pcie.0,stage=${1##*-}")
+			-device "arm-smmuv3,primary-bus=pcie.0,stage=$stage")
 		G_NEEDS=("device arm-smmuv3" "prop arm-smmuv3 stage")
 		;;
 	arm64-smmuv3-iommufd | x86_64-vtd-iommufd)  # minimal kernels with IOMMUFD (scripts/kernel.sh)
@@ -151,16 +156,18 @@ itd_guest() {
 		G_NAME=$1 G_KERNEL=custom:$G_ARCH-iommufd G_MODULES=
 		# Where the races once hung silently (finding 7): keep them long.
 		[[ $1 != x86_64-vtd-iommufd ]] || G_STRESS=5
+		# The SMP guests: vCPUs on host threads of their own, so
+		# that the races and the command queues really run in parallel.
+		G_ICOUNT=0
 		;;
 	arm64-smmuv3-up)  # the speed guest: arm64-smmuv3-iommufd, one vCPU, -icount
 		itd_guest arm64-smmuv3-iommufd
 		# Under -icount one host thread runs the vCPUs in turn, so a
 		# second one adds IPIs and TLB broadcasts, not speed: with edu
-		# the suite takes 2.0 s here and 2.4 s there.  -icount whatever
-		# the engine: the guest's sleeps (pciehp's 5 s button delay, the
-		# kernel log's rate limit) then cost nothing, and iommu-testdev
-		# runs the suite in 2.6 s instead of 13.9 s.  The other guests
-		# keep SMP and, with iommu-testdev, real time.
+		# the suite takes 2.0 s here and 2.4 s there.  -icount: the
+		# guest's sleeps (pciehp's 5 s button delay, the kernel log's
+		# rate limit) then cost nothing, and iommu-testdev runs the
+		# suite in 2.6 s instead of 13.9 s.
 		G_NAME=$1 G_SMP=1 G_ICOUNT=1
 		;;
 	arm64-smmuv3-7.3)  # Linux 7.3 (device tree; the same kernel boots by ACPI)
@@ -196,6 +203,8 @@ itd_guest() {
 		# every unplug.  The sysfs remove/rescan test still runs, and
 		# lifecycle.pci_reset on a device behind a fixed root port.
 		G_HOTPLUG='' G_ROOTPORT=1
+		# Races where lockdep and KASAN watch: vCPUs in parallel.
+		G_ICOUNT=0
 		;;
 	*)
 		itd_die "unknown guest '$1' (known: ${ITD_GUESTS_ALL//[[:space:]]/ } $ITD_GUESTS_EXTRA)"

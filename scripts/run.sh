@@ -1,6 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# run.sh [guest|base|matrix|linux-7.3|legacy|all ...]: the whole pipeline: setup, build (per
+# run.sh [--list] [guest|base|matrix|linux-7.3|legacy|all ...]: the whole
+# pipeline: setup, build (per
 # arch and kernel), pack, boot, judge.  Default: the base guests.
 # Prints one line per guest, then "N passed, N failed, N skipped".
 #   ITD_PARALLEL=N    guests booted at once (default 4: edu DMAs wait on 100 ms timers,
@@ -18,6 +19,11 @@ set -euo pipefail
 . "$SCRIPTS/guests.sh"
 
 T0=$(itd_now)
+list=''
+if [[ ${1:-} == --list ]]; then
+	list=1
+	shift
+fi
 guests=()
 # shellcheck disable=SC2206 # the lists are space-separated names
 for a in "${@:-base}"; do
@@ -31,6 +37,29 @@ for a in "${@:-base}"; do
 	*) guests+=("$a") ;;
 	esac
 done
+
+# --list: what each guest would run on, and nothing else.
+if [[ -n $list ]]; then
+	declare -A qver
+	printf '%-28s %-22s %-12s %-24s %s\n' GUEST ENGINE QEMU KERNEL MACHINE
+	for g in "${guests[@]}"; do
+		itd_guest "$g"
+		itd_guest_check
+		q=$G_QEMU_BIN
+		if [[ -z ${qver[$q]:-} ]]; then
+			qver[$q]=$("$q" --version 2>/dev/null | sed -n '1s/.*version \([^ ]*\).*/\1/p')
+		fi
+		k=${G_KERNEL/custom:/minimal }
+		[[ $k == debian* ]] && k="Debian 6.12${k#debian}"
+		[[ $k == minimal* && $k != *@* ]] && k+=@6.12
+		if [[ -n $G_SKIP ]]; then
+			printf '%-28s SKIP: %s\n' "$g" "$G_SKIP"
+		else
+			printf '%-28s %-22s %-12s %-24s %s\n' "$g" "$G_ENGINE" "${qver[$q]:-?}" "$k" "${G_QEMU[*]}"
+		fi
+	done
+	exit 0
+fi
 
 # 1. Host packages, QEMU and the Debian kernels, before anything asks what
 #    QEMU can do (on a fresh machine there is no QEMU yet).
