@@ -67,6 +67,9 @@ nodev=(-nic none)
 qemu_args=("${accel[@]}" -smp "$G_SMP" -m "$G_MEM" -nographic -no-reboot "${nodev[@]}"
 	-kernel "$KERNEL" -initrd "$initrd" -append "$cmdline"
 	"${G_QEMU[@]}" "${G_TESTDEV[@]}" "${G_EXTRA[@]}")
+# UEFI guests: the firmware loads -kernel (its EFI stub) and hands Linux
+# the ACPI tables QEMU built, with no device tree.
+[[ -z $G_BIOS ]] || qemu_args+=(-bios "$G_BIOS")
 
 mkdir -p "$ITD_OUT/logs"
 log=$ITD_OUT/logs/$guest.log

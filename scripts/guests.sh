@@ -30,6 +30,11 @@
 #               itd_stress()); ITD_STRESS on the host overrides it everywhere
 #   G_NEEDS     what QEMU must offer: "device <name>", "prop <device> <a>[|<b>]"
 #               (with alternatives, the first one QEMU has replaces <a> in G_QEMU)
+#   G_FIRMWARE  uefi: boot through UEFI (-bios QEMU_EFI.fd, see
+#               itd_efi_firmware) and ACPI instead of the device tree;
+#               itd_guest_check sets G_BIOS to the firmware file
+#   G_ACPI_UPGRADE  iort-canwbs: pack.sh puts an IORT with the root
+#               complex's CANWBS flag set in the initrd (scripts/iort.sh)
 # To add a guest: add a case below (and its name to a group); use G_NEEDS so
 # that a QEMU lacking something skips it with a reason.
 
@@ -38,7 +43,8 @@ ITD_GUESTS_MATRIX="arm64-smmuv3-1g x86_64-vtd-sm x86_64-vtd-fsts x86_64-vtd-aw48
 	x86_64-amd-iommu arm64-16k-smmuv3 arm64-smmuv3-s2 arm64-smmuv3-nested
 	arm64-smmuv3-iommufd x86_64-vtd-iommufd arm64-smmuv3-up"
 # Linux 7.3 (minimal kernels from linux-source-7.3, IOMMUFD built in).
-ITD_GUESTS_73="arm64-smmuv3-7.3 x86_64-vtd-7.3"
+ITD_GUESTS_73="arm64-smmuv3-7.3 x86_64-vtd-7.3 arm64-smmuv3-acpi-7.3
+	arm64-smmuv3-nested-7.3"
 ITD_GUESTS_DEBUG="arm64-smmuv3-debug arm64-smmuv3-debug-7.3"
 # The legacy group: bookworm's QEMU 7.2, whose only engine is edu.
 ITD_GUESTS_LEGACY="arm64-smmuv3-qemu72 x86_64-vtd-qemu72 x86_64-amd-iommu-qemu72"
@@ -70,7 +76,8 @@ X86_Q35="q35,kernel-irqchip=split"
 itd_guest() {
 	G_NAME=$1 G_ARCH='' G_KERNEL=debian G_QEMU=() G_EXTRA=() G_CMDLINE='' G_MODULES='' G_NDEV=1
 	G_HOTPLUG='' G_ROOTPORT='' G_MEM=1G G_SMP=2 G_ICOUNT='' G_STRESS=1
-	G_NEEDS=() G_LEGACY='' G_NO_EDU='' 
+	G_NEEDS=() G_LEGACY='' G_NO_EDU=''
+	G_FIRMWARE='' G_BIOS='' G_ACPI_UPGRADE=''
 	case $1 in
 	# --- base guests (make check) ---
 	arm64-smmuv3)
@@ -182,6 +189,17 @@ itd_guest() {
 		itd_guest arm64-smmuv3-debug
 		G_NAME=$1 G_KERNEL=custom:arm64-debug@7.3
 		;;
+	arm64-smmuv3-acpi-7.3)  # UEFI and ACPI: the SMMUv3 and its stream IDs from the IORT
+		itd_guest arm64-smmuv3
+		G_NAME=$1 G_KERNEL=custom:arm64-acpi@7.3 G_FIRMWARE=uefi
+		;;
+	arm64-smmuv3-nested-7.3)  # ... with CANWBS in the IORT: iommufd nesting opens
+		itd_guest arm64-smmuv3-acpi-7.3
+		G_NAME=$1 G_ACPI_UPGRADE=iort-canwbs
+		# The SMMU QEMU 11.0+ gives virt,iommu=smmuv3 has stage 1 and
+		# stage 2; arm-smmuv3's "stage" property came with it (10.1).
+		G_NEEDS=("prop arm-smmuv3 stage")
+		;;
 	*-qemu72)  # the legacy group: a guest above on bookworm's QEMU 7.2
 		itd_guest "${1%-qemu72}"
 		G_NAME=$1 G_LEGACY=1
@@ -268,6 +286,10 @@ itd_guest_check() {
 		esac
 		[[ -z $G_SKIP ]] || return 0
 	done
+	if [[ $G_FIRMWARE == uefi ]] && ! G_BIOS=$(itd_efi_firmware); then
+		G_SKIP="no UEFI firmware for $QEMU (qemu-efi-aarch64's QEMU_EFI.fd next to its data directories or in /usr/share; or set ITD_EFI_FIRMWARE)"
+		return 0
+	fi
 	# An AMD-Vi that has the dma-remap property translates DMA only with
 	# it on; off, it ignores the guest's tables and every DMA reaches guest
 	# memory at its IOVA (QEMU master: the test pattern written over the

@@ -114,6 +114,32 @@ itd_kernel() {
 	[[ -n $KREL ]] || KREL=$(basename "${MODDIR:-unknown}")
 }
 
+# itd_efi_firmware: print the arm64 UEFI firmware (QEMU_EFI.fd) to boot with
+# $QEMU: $ITD_EFI_FIRMWARE if set; else the qemu-efi-aarch64 that sits next
+# to one of the QEMU's own data directories ("$QEMU -L help": for QEMU's
+# <root>/usr/share/qemu that is <root>/usr/share/qemu-efi-aarch64, so an
+# unpacked QEMU brings its own); else the host's qemu-efi-aarch64 package.
+# Returns 1 when there is none.
+itd_efi_firmware() {
+	local d f
+	if [[ -n ${ITD_EFI_FIRMWARE:-} ]]; then
+		[[ -f $ITD_EFI_FIRMWARE ]] || return 1
+		echo "$ITD_EFI_FIRMWARE"
+		return 0
+	fi
+	while IFS= read -r d; do
+		[[ $d == /* ]] || continue
+		f=$(dirname "$d")/qemu-efi-aarch64/QEMU_EFI.fd
+		if [[ -f $f ]]; then
+			echo "$f"
+			return 0
+		fi
+	done < <("$QEMU" -L help 2>/dev/null || true)
+	f=/usr/share/qemu-efi-aarch64/QEMU_EFI.fd
+	[[ -f $f ]] || return 1
+	echo "$f"
+}
+
 # Capture a user kernel from KERNEL=/KDIR= once, before anything else uses
 # those names (make also exports its command line variables).
 if [[ -n ${KERNEL:-} && -z ${ITD_USER_KERNEL:-} ]]; then
