@@ -100,4 +100,18 @@ if [[ -n ${ITD_INITRD_GZIP:-} ]]; then
 else
 	rm -f "$out.gz"
 fi
+# An ACPI table upgrade goes in a first, uncompressed cpio of its own, at
+# kernel/firmware/acpi/ (CONFIG_ACPI_TABLE_UPGRADE reads it from there
+# before the initramfs is unpacked).
+if [[ $G_ACPI_UPGRADE == iort-canwbs ]]; then
+	aml=$("$SCRIPTS/iort.sh" "$guest")
+	printf '%s\n' "dir /kernel 0755 0 0" "dir /kernel/firmware 0755 0 0" \
+		"dir /kernel/firmware/acpi 0755 0 0" \
+		"file /kernel/firmware/acpi/IORT.aml $aml 0644 0 0" >"$list.acpi"
+	"$gen" "$list.acpi" >"$out.acpi"
+	cat "$out" >>"$out.acpi"
+	mv "$out.acpi" "$out"
+elif [[ -n $G_ACPI_UPGRADE ]]; then
+	itd_die "$guest: unknown G_ACPI_UPGRADE '$G_ACPI_UPGRADE'"
+fi
 itd_log "pack $guest: $(basename "$out") $(du -k "$out" | cut -f1) KiB ($(itd_elapsed "$t0") s)"
