@@ -426,10 +426,8 @@ TEST_F(iommufd, get_hw_info)
 }
 
 /*
- * Nesting: a NEST_PARENT paging HWPT, then a nested one on top.  Linux
- * 6.12 has no SMMUv3 nesting; mainline's needs S2FWB or CANWBS, which QEMU's
- * SMMU lacks; QEMU's VT-d offers no nesting to a guest.  Each refusal is
- * reported with its errno.
+ * A NEST_PARENT paging HWPT works as a stage 2 on its own.  Nesting on top
+ * of it is iommufd_nested_test's.
  */
 TEST_F(iommufd, nest_parent)
 {
@@ -446,46 +444,6 @@ TEST_F(iommufd, nest_parent)
 	pt = parent;
 	ASSERT_EQ(0, itd_attach(self->fd, &pt, true));
 	landed(b, IOVA + 8, 8, 8);
-}
-
-/*
- * A nested HWPT whose stage 1 is empty (an all-zero VT-d stage-1
- * description): where the kernel accepts it, attaching the device to it
- * must leave every IOVA untranslated, even one mapped in the parent.
- */
-TEST_F(iommufd, nested_hwpt)
-{
-	struct iommu_hwpt_alloc c = { .size = sizeof(c) };
-	struct iommu_hw_info hw = { .size = sizeof(hw) };
-	__u32 parent, pt;
-	__u8 data[64] = {};
-	struct itd_tbuf b;
-
-	hw.dev_id = self->dev_id;
-	ASSERT_EQ(0, ioctl(self->ifd, IOMMU_GET_HW_INFO, &hw));
-	if (hw.out_data_type != IOMMU_HW_INFO_TYPE_INTEL_VTD)
-		SKIP(return,
-		     "no nested stage-1 format for hw_info type %u in %s",
-		     hw.out_data_type, "this uAPI (6.12: VT-d only)");
-	if (hwpt_alloc(self->ifd, self->dev_id, self->ioas,
-		       IOMMU_HWPT_ALLOC_NEST_PARENT, &parent))
-		SKIP(return, "no NEST_PARENT HWPT: %s", strerror(errno));
-	c.dev_id = self->dev_id;
-	c.pt_id = parent;
-	c.data_type = IOMMU_HWPT_DATA_VTD_S1;
-	c.data_len = 32;
-	c.data_uptr = (uintptr_t)data;
-	if (ioctl(self->ifd, IOMMU_HWPT_ALLOC, &c))
-		SKIP(return, "nested HWPT refused: %s", strerror(errno));
-
-	user_buf(_metadata, self->fd, self->pg, &b);
-	ASSERT_EQ(0, ioas_map(self->ifd, self->ioas, b.p, b.len, IOVA,
-			      IOAS_RW));
-	pt = c.out_hwpt_id;
-	if (itd_attach(self->fd, &pt, true))
-		SKIP(return, "attach to the nested HWPT refused: %s",
-		     strerror(errno));
-	refused(b, IOVA, 0, 8);
 }
 
 /* Faults through iommufd go to the kernel log; the device sees them. */
