@@ -17,9 +17,11 @@ itd_guest "$guest"
 itd_guest_check
 [[ -z $G_SKIP ]] || itd_die "$guest: $G_SKIP"
 D=drivers/iommu_testdev
+N=tools/testing/selftests/iommu_testdev/iommufd_nested_test.c
 
 # name @ file @ sed expression @ what a real driver bug of this kind is
-# [@ needs: itd (only iommu-testdev runs that code), debug (kmemleak)]
+# [@ needs: itd (only iommu-testdev runs that code), debug (kmemleak),
+#  nested (a guest where iommufd nesting opens: arm64-smmuv3-nested-7.3)]
 mutants=(
 	"dma-page-off@$D/mode_dma_api.c@s/req.iova = dm.iova;/req.iova = dm.iova + PAGE_SIZE;/@DMA-API DMA aimed one page off"
 	"map-page-off@$D/mode_owned.c@s/PFN_PHYS(pfn), (j - i)/PFN_PHYS(pfn + 1), (j - i)/@IOMMU mapping of the wrong page"
@@ -32,6 +34,10 @@ mutants=(
 	"canary-unchecked@$D/buffer.c@s/c->all_canary = false;/c->all_canary = true;/@bytes outside the target not checked"
 	"reset-forgotten@$D/engine_itd.c@s/\tp->valid = 0;/\tp->valid = p->valid;/@registers a reset cleared taken as still written@itd"
 	"canary-bulk-unchecked@$D/buffer.c@s/if ((w\[0\] ^ c)/if (0 \&\& (w[0] ^ c)/@only the ends of a page checked for stray bytes"
+	# Stage 1 as the nested test (the guest) writes it, broken three ways.
+	"nested-cd-pointer@$N@s/(cd_ipa \& STE0_S1CTXPTR_MASK)/((cd_ipa + 64) \& STE0_S1CTXPTR_MASK)/@a vSTE whose S1ContextPtr misses the CD@nested"
+	"nested-pte-page-off@$N@s/(DATA_IPA + perm\[i\] \* G4K) |/(DATA_IPA + perm[i] * G4K + G4K) |/@stage-1 PTEs to the wrong page@nested"
+	"nested-tlbi-skipped@$N@s/sent = n;/sent = 0;/@a stage-1 PTE change with no TLB invalidation@nested"
 )
 
 tmp=$(mktemp -d)
@@ -45,6 +51,8 @@ for m in "${mutants[@]}"; do
 		{ echo "# mutant $name: not applicable: $guest runs edu (iommu-testdev code)"; continue; } ;;
 	debug) [[ $G_KERNEL == *debug* ]] ||
 		{ echo "# mutant $name: not applicable: $guest has no kmemleak (try arm64-smmuv3-debug)"; continue; } ;;
+	nested) [[ $G_ACPI_UPGRADE == iort-canwbs ]] ||
+		{ echo "# mutant $name: not applicable: $guest has no iommufd nesting (try arm64-smmuv3-nested-7.3)"; continue; } ;;
 	esac
 	total=$((total + 1))
 	rm -rf "$tmp/src"
