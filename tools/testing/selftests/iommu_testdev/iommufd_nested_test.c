@@ -621,6 +621,45 @@ static void fault_vevent(struct __test_metadata *_metadata,
 	}
 }
 
+/*
+ * A 4-byte DMA at @iova that stage 2 refuses at @ipa: nothing lands,
+ * nothing reaches the vEVENTQ (stage 2 is the host's), and the kernel log
+ * has the record: "event: <name> ... iova: <iova> ipa: <ipa page>" and a
+ * second line that says s2.
+ */
+static void s2_fault_logged(struct __test_metadata *_metadata,
+			    struct nest_ctx *c, __u64 iova, __u64 ipa,
+			    const char *name)
+{
+	static char text[1 << 16];
+	struct itd_vevent ev[4];
+	char want[96], *p, *line;
+	size_t used = 0;
+	int kfd, i;
+
+	itd_kmsg_wait_quiet(1);
+	kfd = itd_kmsg_open();
+	ASSERT_LE(0, kfd);
+	vevents_drain(c);
+	refused_at(iova, 4);
+	snprintf(want, sizeof(want), "iova: %#llx ipa: %#llx",
+		 (unsigned long long)iova, (unsigned long long)(ipa & ~0xfffULL));
+	for (i = 0, p = NULL; i < 200 && !p; i++) {
+		usleep(10000);
+		used = itd_kmsg_read(kfd, text, sizeof(text), used);
+		p = strstr(text, want);
+	}
+	close(kfd);
+	ASSERT_NE(NULL, p) TH_LOG("no \"%s\" in the kernel log:\n%s", want, text);
+	for (line = p; line > text && line[-1] != '\n'; line--)
+		;
+	ASSERT_NE(NULL, strstr(line, name)) TH_LOG("not %s: %.200s", name, line);
+	p = strchr(p, '\n');
+	ASSERT_NE(NULL, p);
+	ASSERT_NE(NULL, strstr(p, " s2 ")) TH_LOG("not a stage-2 record: %s", p);
+	ASSERT_EQ(0, vevents_read(c, ev, 4, 0, 0));
+}
+
 /* ---- FIXTURE(nested) -------------------------------------------------- */
 
 FIXTURE(nested) {
@@ -716,37 +755,57 @@ TEST_F(nested, s1_access_flag_fault)
  */
 TEST_F(nested, s2_translation_fault)
 {
-	static char text[1 << 16];
 	struct nest_ctx *c = &self->c;
 	__u64 cmd[1][2] = { { CMD_TLBI_NH_VA | CMD_ASID(ASID_A),
 			      iova_of(2, 0) | CMD_LEAF } };
 	__u64 iova = iova_of(2, 0x44);
-	struct itd_vevent ev[4];
-	char want[96], *p;
-	size_t used = 0;
-	int kfd, i;
 
 	*l3_pte(c, U_L1A, 2) = HOLE_IPA | PTE_PAGE_RW;
 	ASSERT_EQ(0, invalidate(c, cmd, 1, NULL));
-	itd_kmsg_wait_quiet(1);
-	kfd = itd_kmsg_open();
-	ASSERT_LE(0, kfd);
-	vevents_drain(c);
-	refused_at(iova, 4);
-	snprintf(want, sizeof(want), "iova: %#llx ipa: %#llx",
-		 (unsigned long long)iova, HOLE_IPA);
-	for (i = 0, p = NULL; i < 200 && !p; i++) {
-		usleep(10000);
-		used = itd_kmsg_read(kfd, text, sizeof(text), used);
-		p = strstr(text, want);
-	}
-	close(kfd);
-	ASSERT_NE(NULL, p) TH_LOG("no \"%s\" in the kernel log:\n%s", want, text);
-	p = strchr(p, '\n');
-	ASSERT_NE(NULL, p);
-	ASSERT_NE(NULL, strstr(p, " s2 ")) TH_LOG("not a stage-2 record: %s", p);
-	ASSERT_EQ(0, vevents_read(c, ev, 4, 0, 0));
+	s2_fault_logged(_metadata, c, iova, HOLE_IPA, "F_TRANSLATION");
 	landed_at(iova_of(1, 0x44), data_off(perm_a, 1, 0x44), 4);
+}
+
+/* A read-only stage 2 refuses the write stage 1 allows: F_PERMISSION, s2. */
+TEST_F(nested, s2_permission_fault)
+{
+	struct nest_ctx *c = &self->c;
+
+	ASSERT_EQ(0, ioas_unmap(c->ifd, c->ioas, DATA_IPA, c->data.len));
+	ASSERT_EQ(0, ioas_map(c->ifd, c->ioas, c->data.p, c->data.len,
+			      DATA_IPA, IOMMU_IOAS_MAP_READABLE));
+	s2_fault_logged(_metadata, c, iova_of(3, 0x4c),
+			DATA_IPA + perm_a[3] * G4K, "F_PERMISSION");
+	ASSERT_EQ(0, ioas_unmap(c->ifd, c->ioas, DATA_IPA, c->data.len));
+	ASSERT_EQ(0, ioas_map(c->ifd, c->ioas, c->data.p, c->data.len,
+			      DATA_IPA, IOAS_RW));
+	landed_at(iova_of(3, 0x4c), data_off(perm_a, 3, 0x4c), 4);
+}
+
+/*
+ * A 2 MiB block at level 2 of stage 1, onto a 2 MiB-aligned IPA range:
+ * offsets anywhere in the block land at the same offset.
+ */
+TEST_F(nested, s1_block_2m)
+{
+	struct nest_ctx *c = &self->c;
+	const __u64 ipa = 0x32000000ULL, iova = S1_IOVA + (2ULL << 21);
+	__u64 cmd[1][2] = { { CMD_TLBI_NH_ASID | CMD_ASID(ASID_A), 0 } };
+	struct itd_tbuf b;
+
+	ASSERT_EQ(0, itd_buf_new(c->fd, ITD_BUF_USER, ITD_SZ_2M, 0, &b));
+	ASSERT_EQ(0, ioas_map(c->ifd, c->ioas, b.p, b.len, ipa, IOAS_RW));
+	unit(c, U_L2A)[l2_index(iova)] = ipa | (PTE_PAGE_RW & ~PTE_TABLE);
+	__sync_synchronize();
+	ASSERT_EQ(0, invalidate(c, cmd, 1, NULL));
+	itd_expect_landed(_metadata, c->fd, &b, iova + 0x1234, 0x1234, 16);
+	itd_expect_landed(_metadata, c->fd, &b, iova + 0x1ff000 + 0xff0,
+			  0x1ff000 + 0xff0, 16);
+	itd_expect_landed(_metadata, c->fd, &b, iova + 0xab000, 0xab000, 4096);
+	/* The next 2 MiB (level-2 index 3) is still empty. */
+	memset(b.p, IOMMU_TESTDEV_CANARY, b.len);
+	itd_expect_fault(_metadata, c->fd, &c->info, &b, iova + ITD_SZ_2M, 0, 4);
+	itd_buf_del(c->fd, &b);
 }
 
 /* Unmapping the data from the IOAS takes effect at once (stage 2 flush). */
@@ -1078,6 +1137,7 @@ TEST_F(nested, invalidate_bad_command)
 		{ "CFGI_CD for an unknown vSID", { CMD_CFGI_CD | CMD_SID(VSID + 7), 0 } },
 		{ "TLBI_NH_VA range with TTL 0, NUM 0",
 		  { CMD_TLBI_NH_VA | CMD_ASID(ASID_A), S1_IOVA | CMD_TG_4K } },
+		{ "ATC_INV on an SMMU without ATS", { 0x40 | CMD_SID(VSID), 0 } },
 	};
 	struct iommu_hwpt_invalidate inv = {
 		.size = sizeof(inv),
