@@ -45,6 +45,11 @@ list=$ITD_OUT/initramfs/$guest.list
 	done
 	echo "file /usr/bin/timeout $SCRIPTS/guest-timeout.sh 0755 0 0"
 	echo "file /init $SCRIPTS/guest-init.sh 0755 0 0"
+	echo "file /bin/guest-bench.sh $SCRIPTS/guest-bench.sh 0755 0 0"
+	# make bench: the kernel's dma_map_benchmark, built by bench.sh.
+	if [[ -x $A/$KID/dma_map_benchmark ]]; then
+		echo "file /bin/dma_map_benchmark $A/$KID/dma_map_benchmark 0755 0 0"
+	fi
 
 	# Kernel modules (virtio_iommu, ...) with their dependencies, in load order.
 	: >"$stage/itd-modules"
