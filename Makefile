@@ -5,7 +5,8 @@
 #   make run      setup + build + boot the arm64 SMMUv3 guest and judge it
 #   make check    everything CI runs: every guest in CHECK_GUESTS
 #   make lint     checkpatch --strict, kernel-doc, sparse, W=1, sphinx -W
-#   make bench    the benchmark on each guest in GUESTS, one table
+#   make bench    the benchmark: one guest per IOMMU model (or GUESTS), one
+#                 table; BASE=<out/bench/bench.tsv of a run> marks what moved
 #   make mutants  break the driver on purpose; the suite must notice
 #   make dkms-check  dkms install against the installed headers
 #   make module   an ordinary out-of-tree build against KDIR
@@ -47,8 +48,10 @@ lint:
 	scripts/setup.sh
 	scripts/lint.sh
 
+# Without GUESTS on its command line, make bench takes one guest per IOMMU.
 bench:
-	scripts/bench.sh $(GUESTS)
+	ITD_BENCH_BASE=$(BASE) scripts/bench.sh \
+		$(if $(filter command line environment,$(origin GUESTS)),$(GUESTS))
 
 mutants:
 	scripts/mutants.sh $(GUEST)

@@ -230,6 +230,12 @@ itd_guest() {
 		itd_die "unknown guest '$1' (known: ${ITD_GUESTS_ALL//[[:space:]]/ } $ITD_GUESTS_EXTRA)"
 		;;
 	esac
+	# ITD_GUEST_KERNEL=<spec> (make bench): a guest on the Debian kernel
+	# boots <spec> instead, %a standing for its arch; such a minimal
+	# kernel has every module built in.
+	if [[ -n ${ITD_GUEST_KERNEL:-} && $G_KERNEL == debian ]]; then
+		G_KERNEL=${ITD_GUEST_KERNEL//%a/$G_ARCH} G_MODULES=
+	fi
 }
 
 # QEMU capability probes, cached per binary.
