@@ -134,11 +134,15 @@ static uint32_t raw_dma(uint32_t *bar)
 	return __atomic_load_n(&bar[ITD_REG_RESULT / 4], __ATOMIC_RELAXED);
 }
 
-/* The first device whose IOMMU group is its own, else the first device. */
+/*
+ * The device to measure: $ITD_DEV, else the first iommu-testdev with an
+ * IOMMU group of its own (the raw floor needs both), else the best there is.
+ */
 static int open_bench_dev(char *path, size_t len,
 			  struct iommu_testdev_info *info)
 {
-	int i, fd, first = -1;
+	int i, fd, best = -1, best_score = -1, score;
+	struct iommu_testdev_info in;
 	char p[64];
 
 	if (getenv("ITD_DEV"))
@@ -148,21 +152,24 @@ static int open_bench_dev(char *path, size_t len,
 		fd = open(p, O_RDWR | O_CLOEXEC);
 		if (fd < 0)
 			continue;
-		if (!_test_cmd_get_info(fd, info) &&
-		    (info->caps & IOMMU_TESTDEV_CAP_OWNED)) {
-			if (first >= 0)
-				close(first);
-			snprintf(path, len, "%s", p);
-			return fd;
-		}
-		if (first < 0) {
-			first = fd;
-			snprintf(path, len, "%s", p);
-		} else {
+		if (_test_cmd_get_info(fd, &in)) {
 			close(fd);
+			continue;
 		}
+		score = 2 * !!(in.caps & IOMMU_TESTDEV_CAP_OWNED) +
+			(in.engine == IOMMU_TESTDEV_ENGINE_ITD);
+		if (score <= best_score) {
+			close(fd);
+			continue;
+		}
+		if (best >= 0)
+			close(best);
+		best = fd;
+		best_score = score;
+		*info = in;
+		snprintf(path, len, "%s", p);
 	}
-	return first >= 0 ? first : -ENOENT;
+	return best >= 0 ? best : -ENOENT;
 }
 
 struct bench {
