@@ -36,6 +36,9 @@ secs=${ITD_BENCH_SECONDS:-0.2} rounds=${ITD_BENCH_ROUNDS:-5}
 base=${ITD_BENCH_BASE:-}
 [[ -z $base || -r $base ]] || itd_die "BASE=$base: no such file"
 export ITD_OUT=${ITD_OUT}/bench
+# Real time, multi-threaded TCG (the tests run under -icount, where the
+# guest's clock counts instructions and QEMU's own work takes no time).
+export ITD_ICOUNT=${ITD_ICOUNT:-0}
 "$SCRIPTS/setup.sh"
 t0=$(itd_now)
 
@@ -60,6 +63,20 @@ build_dmabench() {
 }
 
 mkdir -p "$ITD_OUT"
+# iommu_testdev_bench once more, straight from $SRC into this run's install
+# tree: build.sh compiles the selftests in the shared unpacked linux-source,
+# where another tree's copy can land between its rsync and its make.
+build_bench() {
+	local d=$SRC/tools/testing/selftests/iommu_testdev
+	local out=$ITD_OUT/$G_ARCH/kselftest/iommu_testdev/iommu_testdev_bench
+	"${CROSS_COMPILE}gcc" -Wall -Wno-unused-function -O2 -static -D_GNU_SOURCE \
+		-isystem "$ITD_CACHE/uapi-headers/$G_ARCH/include" \
+		-idirafter "$SRC/include/uapi" \
+		-I "$LINUX_SRC/tools/testing/selftests/kselftest" \
+		-o "$out" "$d/iommu_testdev_bench.c" ||
+		itd_die "building iommu_testdev_bench failed"
+}
+
 raw=$ITD_OUT/bench.raw
 : >"$raw"
 cols=()
@@ -73,6 +90,7 @@ for g in "${guests[@]}"; do
 	"$SCRIPTS/build.sh" "$G_ARCH" "$G_KERNEL" >/dev/null
 	itd_kernel "$G_ARCH" "$G_KERNEL"
 	build_dmabench
+	build_bench
 	"$SCRIPTS/pack.sh" "$g" >/dev/null
 	g0=$(itd_now)
 	# iomem=relaxed: a kernel with CONFIG_IO_STRICT_DEVMEM (Debian's) maps
