@@ -400,11 +400,19 @@ static __u64 *l3_pte(struct nest_ctx *c, unsigned int l1, unsigned int page)
 
 #define VTD_ECAP_NEST	BIT_ULL(26)
 
+static const char why_vtd[] =
+	"VT-d without nesting: ECAP.NEST (bit 26) clear in IOMMU_GET_HW_INFO (ecap %#llx)";
+static const char why_canwbs[] =
+	"vIOMMU refused (EOPNOTSUPP): no S2FWB, no IORT CANWBS (the -nested guests set it)";
+
 /*
- * Everything a VMM sets up for one device: bind, stage 2, vIOMMU, vDEVICE,
- * vEVENTQ, the test's stage 1, the nested HWPT, attach.
+ * The VMM's first steps, as far as the vIOMMU: open the device and
+ * /dev/iommu, an IOAS, bind, read the hardware info, the NEST_PARENT HWPT,
+ * the vIOMMU.  Returns 0 when all of that worked, 1 when the environment
+ * lacks nesting (@why says what), -1 on any other error (@why says where,
+ * errno is kept).
  */
-static void nest_setup(struct __test_metadata *_metadata, struct nest_ctx *c)
+static int nest_open(struct nest_ctx *c, char *why, size_t len)
 {
 	struct iommu_testdev_iommufd_bind b = { .size = sizeof(b) };
 	struct iommu_ioas_alloc ia = { .size = sizeof(ia) };
@@ -416,61 +424,88 @@ static void nest_setup(struct __test_metadata *_metadata, struct nest_ctx *c)
 		.data_len = sizeof(data),
 		.data_uptr = (uintptr_t)data,
 	};
-	__u32 pt;
+	char path[64];
 
+#define LACKS(...) ({ snprintf(why, len, __VA_ARGS__); 1; })
+#define ERROR(what) ({ snprintf(why, len, "%s: %s", what, strerror(errno)); -1; })
 	c->ifd = -1;
 	c->vfd = -1;
 	c->pg = itd_page_size();
-	if (!itd_fixture_open(_metadata, &c->fd))
-		SKIP(return, ITD_NO_DEVICE_MSG);
-	ASSERT_EQ(0, _test_cmd_get_info(c->fd, &c->info));
+	c->fd = itd_open_dev(path, sizeof(path));
+	if (c->fd == -ENOENT)
+		return LACKS(ITD_NO_DEVICE_MSG);
+	if (c->fd < 0) {
+		errno = -c->fd;
+		return ERROR(path);
+	}
+	if (_test_cmd_get_info(c->fd, &c->info))
+		return ERROR("GET_INFO");
 	if (!(c->info.caps & IOMMU_TESTDEV_CAP_IOMMUFD))
-		SKIP(return, "no IOMMUFD (kernel) or no IOMMU group of its own");
+		return LACKS("no IOMMUFD (kernel) or no IOMMU group of its own");
 	c->ifd = open("/dev/iommu", O_RDWR | O_CLOEXEC);
 	if (c->ifd < 0 && errno == ENOENT)
-		SKIP(return, "no /dev/iommu node");
-	ASSERT_LE(0, c->ifd);
-	ASSERT_EQ(0, ioctl(c->ifd, IOMMU_IOAS_ALLOC, &ia));
+		return LACKS("no /dev/iommu node");
+	if (c->ifd < 0)
+		return ERROR("/dev/iommu");
+	if (ioctl(c->ifd, IOMMU_IOAS_ALLOC, &ia))
+		return ERROR("IOAS_ALLOC");
 	c->ioas = ia.out_ioas_id;
 	b.iommufd = c->ifd;
-	if (ioctl(c->fd, IOMMU_TESTDEV_IOMMUFD_BIND, &b)) {
-		if (errno == EPERM)
-			SKIP(return, "bind refused (EPERM): MSIs not isolated");
-		ASSERT_EQ(0, errno) TH_LOG("bind: %s", strerror(errno));
-	}
+	if (ioctl(c->fd, IOMMU_TESTDEV_IOMMUFD_BIND, &b))
+		return errno == EPERM ?
+		       LACKS("bind refused (EPERM): MSIs not isolated") :
+		       ERROR("IOMMUFD_BIND");
 	c->dev_id = b.out_dev_id;
 
 	/* What the IOMMU offers: a VMM reads this first. */
 	hw.dev_id = c->dev_id;
-	ASSERT_EQ(0, ioctl(c->ifd, IOMMU_GET_HW_INFO, &hw));
+	if (ioctl(c->ifd, IOMMU_GET_HW_INFO, &hw))
+		return ERROR("GET_HW_INFO");
 	if (hw.out_data_type == IOMMU_HW_INFO_TYPE_INTEL_VTD) {
 		memcpy(&vtd, data, sizeof(vtd));
 		if (!(vtd.ecap_reg & VTD_ECAP_NEST))
-			SKIP(return,
-			     "VT-d without nesting: ECAP.NEST (bit 26) clear in IOMMU_GET_HW_INFO (ecap %#llx)",
-			     (unsigned long long)vtd.ecap_reg);
-		SKIP(return, "VT-d ECAP.NEST set: no VT-d stage-1 builder in this test yet");
+			return LACKS(why_vtd, (unsigned long long)vtd.ecap_reg);
+		return LACKS("VT-d ECAP.NEST set: no VT-d stage-1 builder in this test yet");
 	}
 	if (hw.out_data_type != ITD_HW_INFO_ARM_SMMUV3)
-		SKIP(return, "no nesting test for hw_info type %u",
-		     hw.out_data_type);
+		return LACKS("no nesting test for hw_info type %u",
+			     hw.out_data_type);
 	memcpy(&smmu, data, sizeof(smmu));
 	/* IDR0.S1P (bit 1) and S2P (bit 0): both stages. */
 	if ((smmu.idr[0] & 3) != 3)
-		SKIP(return, "SMMUv3 without both stages: IDR0 %#x", smmu.idr[0]);
+		return LACKS("SMMUv3 without both stages: IDR0 %#x",
+			     smmu.idr[0]);
 
 	/* Stage 2: the caller's IPA space. */
 	if (hwpt_alloc(c->ifd, c->dev_id, c->ioas,
 		       IOMMU_HWPT_ALLOC_NEST_PARENT, 0, NULL, 0, &c->parent))
-		SKIP(return, "NEST_PARENT HWPT refused: %s", strerror(errno));
+		return LACKS("NEST_PARENT HWPT refused: %s", strerror(errno));
 	if (viommu_alloc(c->ifd, c->dev_id, c->parent, &c->viommu)) {
 		if (errno == ENOTTY)
-			SKIP(return, "kernel has no IOMMU_VIOMMU_ALLOC (6.13+)");
+			return LACKS("kernel has no IOMMU_VIOMMU_ALLOC (6.13+)");
 		if (errno == EOPNOTSUPP)
-			SKIP(return,
-			     "vIOMMU refused (EOPNOTSUPP): the SMMU has no S2FWB and the IORT root complex no CANWBS (the -nested guests upgrade the IORT)");
-		ASSERT_EQ(0, errno) TH_LOG("VIOMMU_ALLOC: %s", strerror(errno));
+			return LACKS("%s", why_canwbs);
+		return ERROR("VIOMMU_ALLOC");
 	}
+	return 0;
+#undef LACKS
+#undef ERROR
+}
+
+/*
+ * Everything a VMM sets up for one device: bind, stage 2, vIOMMU, vDEVICE,
+ * vEVENTQ, the test's stage 1, the nested HWPT, attach.
+ */
+static void nest_setup(struct __test_metadata *_metadata, struct nest_ctx *c)
+{
+	char why[256];
+	__u32 pt;
+	int r;
+
+	r = nest_open(c, why, sizeof(why));
+	if (r > 0)
+		SKIP(return, "%s", why);
+	ASSERT_EQ(0, r) TH_LOG("%s", why);
 	ASSERT_EQ(0, vdevice_alloc(c->ifd, c->viommu, c->dev_id, VSID,
 				   &c->vdev)) TH_LOG("VDEVICE_ALLOC: %s",
 						     strerror(errno));
@@ -1400,4 +1435,24 @@ TEST_F(nested_cd, cd_change)
 	landed_at(iova_of(3, 0x74), data_off(perm_b, 3, 0x74), 4);
 }
 
-TEST_HARNESS_MAIN
+/*
+ * Where nesting cannot be had (another IOMMU, an older kernel, no CANWBS)
+ * the whole program is one SKIP with the reason, not one per case.
+ */
+int main(int argc, char **argv)
+{
+	struct nest_ctx c = {};
+	char why[256];
+	int i, r;
+
+	for (i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "-l") || !strcmp(argv[i], "-h"))
+			return test_harness_run(argc, argv);
+	r = nest_open(&c, why, sizeof(why));
+	nest_teardown(&c);
+	if (r > 0) {
+		ksft_print_header();
+		ksft_exit_skip("%s\n", why);
+	}
+	return test_harness_run(argc, argv);
+}
