@@ -144,6 +144,7 @@ struct itd_smmu_hw_info {
 /* Event records (section 7.3) */
 #define EVT_F_TRANSLATION	0x10
 #define EVT_F_PERMISSION	0x13
+#define EVT1_RNW		BIT_ULL(35)
 #define EVT1_S2			BIT_ULL(39)
 
 /* ---- the layout the test chooses -------------------------------------- */
@@ -651,6 +652,7 @@ static void fault_vevent(struct __test_metadata *_metadata,
 		ASSERT_EQ(type, ev[i].evt[0] & 0xff);
 		ASSERT_EQ(VSID, ev[i].evt[0] >> 32);
 		ASSERT_EQ(0, ev[i].evt[1] & EVT1_S2);
+		ASSERT_EQ(0, ev[i].evt[1] & EVT1_RNW);	/* a write */
 		ASSERT_LE(iova, ev[i].evt[2]);
 		ASSERT_GT(iova + len, ev[i].evt[2]);
 	}
@@ -720,7 +722,8 @@ TEST_F(nested, s1_translate)
 	unsigned int i;
 
 	ASSERT_EQ(0, _test_cmd_get_info(c->fd, &info));
-	TH_LOG("domain %s", itd_domain_name(info.domain_type));
+	ASSERT_EQ(IOMMU_TESTDEV_DOMAIN_NESTED, info.domain_type)
+		TH_LOG("domain %s", itd_domain_name(info.domain_type));
 	for (i = 0; i < NPAGES; i++) {
 		landed_at(iova_of(i, 0x80 + 8 * i), data_off(perm_a, i, 0x80 + 8 * i), 16);
 		landed_at(iova_of(i, G4K - 8), data_off(perm_a, i, G4K - 8), 8);
