@@ -37,6 +37,10 @@ version=$("$QEMU" --version | sed -n '1s/^QEMU emulator version \([^ ]*\).*/\1/p
 key=$(printf '%s\n' "$version" "$(sha1sum <"$G_BIOS" | cut -c1-16)" "${machine[@]}" |
 	sha1sum | cut -c1-12)
 dir=$ITD_CACHE/acpi/qemu-$version-$key
+mkdir -p "$dir"
+# One derivation per key at a time; a second caller waits, then reuses it.
+exec 9>"$dir/lock"
+flock 9
 if [[ -s $dir/IORT.aml && -z ${ITD_IORT_REFRESH:-} ]]; then
 	echo "$dir/IORT.aml"
 	exit 0
@@ -47,7 +51,6 @@ bb=$ITD_CACHE/busybox/$G_ARCH/busybox
 gen=$ITD_CACHE/bin/gen_init_cpio
 [[ -x $bb && -x $gen ]] || itd_die "no busybox or gen_init_cpio: run scripts/setup.sh"
 t0=$(itd_now)
-mkdir -p "$dir"
 tmp=$(mktemp -d)
 trap '[[ -n ${ITD_KEEP:-} ]] || rm -rf "$tmp"' EXIT
 cat >"$tmp/init" <<'EOF'
