@@ -40,6 +40,7 @@ cmdline="console=$console quiet panic=-1 rdinit=/init itd.guest=$guest"
 [[ -n ${ITD_ARGS:-} ]] && cmdline+=" itd.args=$ITD_ARGS"
 stress=${ITD_STRESS:-$G_STRESS}
 [[ $stress == 1 ]] || cmdline+=" itd.stress=$stress"
+[[ -z $G_IOMMU ]] || cmdline+=" itd.iommu=1"
 [[ -n ${ITD_INTERACTIVE:-} ]] && cmdline+=" itd.shell=1"
 [[ -n ${ITD_CMDLINE:-} ]] && cmdline+=" $ITD_CMDLINE"
 
@@ -81,8 +82,8 @@ if [[ -n ${ITD_INTERACTIVE:-} ]]; then
 fi
 
 itd_log "boot $guest [$G_ENGINE] ($KID)"
-printf 'engine=%s\nkernel=%s\nqemu=%s\ncmdline=%s\nstart=%s\n' \
-	"$G_ENGINE" "$KERNEL" "$QEMU" "$cmdline" "$(date -Is)" >"$meta"
+printf 'engine=%s\nkid=%s\nkernel=%s\nqemu=%s\ncmdline=%s\nstart=%s\n' \
+	"$G_ENGINE" "$KID" "$KERNEL" "$QEMU" "$cmdline" "$(date -Is)" >"$meta"
 printf '%q ' "$QEMU" "${qemu_args[@]}" >"$ITD_OUT/logs/$guest.cmd"
 echo >>"$ITD_OUT/logs/$guest.cmd"
 t0=$(itd_now)

@@ -26,6 +26,9 @@
 #   G_HOTPLUG   set: one more behind a pcie-root-port, for the QMP unplug test
 #   G_ROOTPORT  set: one more behind a root port without hot-plug (a bus to
 #               reset for lifecycle.pci_reset where G_HOTPLUG is off)
+#   G_IOMMU     1 (the default): the test device sits behind an IOMMU that
+#               translates it; ITD_IOMMU=1 in the guest, where info.sane
+#               then fails on "no IOMMU" ('' for a guest without one)
 #   G_STRESS    ITD_STRESS in the guest (default 1: quick; see the selftests'
 #               itd_stress()); ITD_STRESS on the host overrides it everywhere
 #   G_NEEDS     what QEMU must offer: "device <name>", "prop <device> <a>[|<b>]"
@@ -77,7 +80,7 @@ X86_Q35="q35,kernel-irqchip=split"
 
 itd_guest() {
 	G_NAME=$1 G_ARCH='' G_KERNEL=debian G_QEMU=() G_EXTRA=() G_CMDLINE='' G_MODULES='' G_NDEV=1
-	G_HOTPLUG='' G_ROOTPORT='' G_MEM=1G G_SMP=2 G_ICOUNT='' G_STRESS=1
+	G_HOTPLUG='' G_ROOTPORT='' G_MEM=1G G_SMP=2 G_ICOUNT='' G_STRESS=1 G_IOMMU=1
 	G_NEEDS=() G_LEGACY='' G_NO_EDU=''
 	G_FIRMWARE='' G_BIOS='' G_ACPI_UPGRADE=''
 	case $1 in

@@ -7,6 +7,18 @@
 # Prints "# <guest> [<engine>]: N passed, N failed, N skipped (T s)" and the
 # reasons of failures; writes $ITD_OUT/results/<guest>.{ktap,xml,counts}.
 # Exit status: 0 when nothing failed.
+#
+# Expected results: scripts/expect/<guest>.<engine> lists the tests that may
+# SKIP on that guest, each with its reason, and the fewest passes that still
+# count (format in scripts/expect/README).  A SKIP outside the list, or for
+# another reason, an expected SKIP that did not happen, fewer passes, or no
+# list at all fail the guest: a guest that quietly did less (an IOMMU that
+# did not probe, a shared group) is red.  What this run saw is written to
+# $ITD_OUT/results/<guest>.expect in the same format, ready to review and copy.
+#   ITD_EXPECT=off|info   do not judge against the list (info: still print the
+#                         differences); the default for your own KERNEL= and
+#                         for partial runs (ITD_ARGS)
+#   ITD_EXPECT_DIR=<dir>  where the lists are (default scripts/expect)
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR
 . "$(dirname "$0")/lib.sh"
@@ -20,10 +32,21 @@ mkdir -p "$res"
 engine=$(sed -n 's/^engine=//p' "$meta" 2>/dev/null || true)
 wall=$(sed -n 's/^wall=//p' "$meta" 2>/dev/null || true)
 qemu_rc=$(sed -n 's/^qemu_rc=//p' "$meta" 2>/dev/null || true)
+kid=$(sed -n 's/^kid=//p' "$meta" 2>/dev/null || true)
+expect=${ITD_EXPECT_DIR:-$SCRIPTS/expect}/$guest.${engine:-unknown}
+expmode=${ITD_EXPECT:-}
+if [[ -z $expmode ]]; then
+	expmode=judge
+	# Your own kernel, or a run of some tests only: differences are news,
+	# not a verdict.
+	[[ $kid != user ]] || expmode=info
+	! grep -q '^cmdline=.* itd\.args=' "$meta" 2>/dev/null || expmode=info
+fi
 
 tr -d '\r' <"$log" | awk -v guest="$guest" -v engine="${engine:-?}" -v wall="${wall:-?}" \
 	-v qemu_rc="${qemu_rc:-?}" -v ktap="$res/$guest.ktap" -v xml="$res/$guest.xml" \
-	-v counts="$res/$guest.counts" '
+	-v counts="$res/$guest.counts" -v expect="$expect" -v expmode="$expmode" \
+	-v seenf="$res/$guest.expect" '
 function xesc(s) {
 	gsub(/&/, "\\&amp;", s); gsub(/</, "\\&lt;", s); gsub(/>/, "\\&gt;", s)
 	gsub(/"/, "\\&quot;", s); gsub(/[\001-\010\013\014\016-\037]/, "?", s)
@@ -52,6 +75,74 @@ function result_line(s,    m, st, num, name, dir) {
 	if (toupper(dir) ~ /^SKIP/) { st = "skip"; sub(/^[Ss][Kk][Ii][Pp] */, "", dir) }
 	else if (toupper(dir) ~ /^X(FAIL|PASS)/) st = "pass"
 	R_ST = st; R_NAME = s; R_DIR = dir
+}
+# Does s match the glob pat (only * is special)?
+function glob(pat, s,    r, i, ch) {
+	r = ""
+	for (i = 1; i <= length(pat); i++) {
+		ch = substr(pat, i, 1)
+		if (ch == "*") r = r ".*"
+		else if (index("\\^$.[]|()?+{}", ch)) r = r "\\" ch
+		else r = r ch
+	}
+	return s ~ ("^" r "$")
+}
+function trim(s) { sub(/^[ \t]+/, "", s); sub(/[ \t]+$/, "", s); return s }
+# The expected results (see the header): compare, write what was seen.
+function expectations(    i, k, l, w, n, nex, ex, exo, minp, sk, nsk, sko, st, have, bad, m) {
+	minp = -1; nex = 0; nsk = 0; bad = 0
+	for (i = 1; i <= nc; i++) {
+		k = c_cls[i] " " c_name[i]
+		st[k] = c_st[i]
+		if (c_st[i] == "skip") { sk[k] = trim(c_msg[i]); sko[++nsk] = k }
+	}
+	printf "# Expected results of %s on %s: scripts/expect/%s.%s.\n", guest, engine, guest, engine > seenf
+	printf "# min_pass <n>: the fewest passes that count; skip <program> <test> <reason>\n" > seenf
+	printf "# (the reason as the test printed it; * matches anything).  See scripts/expect/README.\n" > seenf
+	printf "min_pass %d\n", npass > seenf
+	for (i = 1; i <= nsk; i++) printf "skip %s %s\n", sko[i], sk[sko[i]] > seenf
+	close(seenf)
+	if (expmode == "off") return
+	have = (getline l < expect) >= 0
+	if (!have) {
+		if (expmode == "judge")
+			efail("expect", "list", "no expected results " expect ": review " seenf " and copy it there")
+		return
+	}
+	do {
+		if (l ~ /^[ \t]*(#|$)/) continue
+		n = split(l, w, /[ \t]+/)
+		if (w[1] == "min_pass" && n == 2 && w[2] ~ /^[0-9]+$/) { minp = w[2] + 0; continue }
+		if (w[1] == "skip" && n >= 3 && match(l, /^skip[ \t]+[^ \t]+[ \t]+[^ \t]+/)) {
+			k = w[2] " " w[3]
+			ex[k] = trim(substr(l, RLENGTH + 1)); exo[++nex] = k
+			continue
+		}
+		efail("expect", "list", "cannot read line of " expect ": " l)
+	} while ((getline l < expect) > 0)
+	close(expect)
+	if (minp < 0) efail("expect", "list", "no min_pass line in " expect)
+	for (i = 1; i <= nsk; i++) {
+		k = sko[i]
+		if (!(k in ex)) efail("expect", k, "SKIP not expected on this guest: " sk[k])
+		else if (!glob(ex[k], sk[k])) efail("expect", k, "SKIP for another reason: " sk[k] " (expected: " ex[k] ")")
+	}
+	for (i = 1; i <= nex; i++) {
+		k = exo[i]
+		if (k in sk) continue
+		m = (k in st) ? (st[k] == "pass" ? "it passed" : "it failed") : "it did not run"
+		efail("expect", k, "expected SKIP (" ex[k] "), but " m)
+	}
+	if (minp >= 0 && npass < minp) efail("expect", "min_pass", npass " passed, fewer than min_pass " minp)
+}
+# A failed expectation: a failed case, the difference shown once.
+function efail(cls, name, msg) {
+	if (expmode == "judge") {
+		addcase(cls, name, "fail", msg, "")
+		if (expfail == "") expfail = name ": " msg
+	}
+	else notes[++nn] = "expect (not judged: " expmode "): " name ": " msg
+	expdiff++
 }
 # The end of one test program (outer result line or end of stream).
 function close_prog(outer_st, outer_dir,    failed_before, k) {
@@ -151,6 +242,7 @@ END {
 		for (i = 1; i <= nbad && i <= 30; i++) msg = msg bad[i] "\n"
 		addcase("kernel", "log", "fail", bad[1], msg)
 	}
+	expectations()
 
 	printf "# %s [%s]: %d passed, %d failed, %d skipped (%s s)\n", guest, engine, npass, nfail, nskip, wall
 	if (ptimes != "") printf "#   time: %s\n", ptimes
@@ -159,15 +251,17 @@ END {
 	for (i = 1; i <= nr && i <= 40; i++) printf "#   FAIL %s\n", reasons[i]
 	if (nr > 40) printf "#   ... %d more failures\n", nr - 40
 	if (nbad) for (i = 1; i <= nbad && i <= 10; i++) printf "#   kernel: %s\n", bad[i]
+	if (expdiff) printf "#   this run saw %s; if the difference is on purpose, copy it to %s\n", seenf, expect
 
 	printf "%d %d %d\n", npass, nfail, nskip > counts
 
 	# KTAP: one subtest per test program, then the boot and kernel checks.
-	printf "KTAP version 1\n# guest %s engine %s wall %s s\n1..%d\n", guest, engine, wall, nkt + 2 > ktap
+	printf "KTAP version 1\n# guest %s engine %s wall %s s\n1..%d\n", guest, engine, wall, nkt + 3 > ktap
 	for (i = 1; i <= nkt; i++) printf "    KTAP version 1\n%s%s\n", ktbody[i], kt[i] > ktap
 	bootok = (why_boot == "" && (insmod == "0"))
 	printf "%s %d boot%s\n", bootok ? "ok" : "not ok", nkt + 1, bootok ? "" : " # " why_boot > ktap
 	printf "%s %d kernel_log%s\n", nbad ? "not ok" : "ok", nkt + 2, nbad ? " # " bad[1] : "" > ktap
+	printf "%s %d expected_results%s\n", expfail ? "not ok" : "ok", nkt + 3, expfail ? " # " expfail : "" > ktap
 
 	# JUnit XML: one testsuite per guest, one testcase per test case.
 	printf "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n" > xml

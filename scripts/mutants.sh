@@ -21,7 +21,10 @@ N=tools/testing/selftests/iommu_testdev/iommufd_nested_test.c
 
 # name @ file @ sed expression @ what a real driver bug of this kind is
 # [@ needs: itd (only iommu-testdev runs that code), debug (kmemleak),
-#  nested (a guest where iommufd nesting opens: arm64-smmuv3-nested-7.3)]
+#  nested (a guest where iommufd nesting opens: arm64-smmuv3-nested-7.3),
+#  smmuv3 (an arm-smmu-v3 guest)]
+# A file "cmdline" breaks the guest instead of the driver: the expression is
+# appended to the kernel command line (an IOMMU that did not probe, say).
 mutants=(
 	"dma-page-off@$D/mode_dma_api.c@s/req.iova = dm.iova;/req.iova = dm.iova + PAGE_SIZE;/@DMA-API DMA aimed one page off"
 	"map-page-off@$D/mode_owned.c@s/PFN_PHYS(pfn), (j - i)/PFN_PHYS(pfn + 1), (j - i)/@IOMMU mapping of the wrong page"
@@ -38,6 +41,10 @@ mutants=(
 	"nested-cd-pointer@$N@s/(cd_ipa \& STE0_S1CTXPTR_MASK)/((cd_ipa + 64) \& STE0_S1CTXPTR_MASK)/@a vSTE whose S1ContextPtr misses the CD@nested"
 	"nested-pte-page-off@$N@s/(DATA_IPA + perm\[i\] \* G4K) |/(DATA_IPA + perm[i] * G4K + G4K) |/@stage-1 PTEs to the wrong page@nested"
 	"nested-tlbi-skipped@$N@s/sent = n;/sent = 0;/@a stage-1 PTE change with no TLB invalidation@nested"
+	"group-shared@$D/iommu_testdev.c@s/itd_group_devices(dev) == 1/itd_group_devices(dev) == 0/@every device looks as if it shared its IOMMU group: owned and iommufd tests skip"
+	"no-group@$D/iommu_testdev.c@s/cmd->group_id = group ? iommu_group_id(group) : -1;/cmd->group_id = -1;/@the device reported without an IOMMU"
+	"iommu-bypassed@cmdline@iommu.passthrough=1@the DMA API bypasses the IOMMU (identity default domain)"
+	"smmu-not-probed@cmdline@initcall_blacklist=arm_smmu_driver_init@the SMMU driver never probes@smmuv3"
 )
 
 tmp=$(mktemp -d)
@@ -53,14 +60,18 @@ for m in "${mutants[@]}"; do
 		{ echo "# mutant $name: not applicable: $guest has no kmemleak (try arm64-smmuv3-debug)"; continue; } ;;
 	nested) [[ $G_ACPI_UPGRADE == iort-canwbs ]] ||
 		{ echo "# mutant $name: not applicable: $guest has no iommufd nesting (try arm64-smmuv3-nested-7.3)"; continue; } ;;
+	smmuv3) [[ " ${G_QEMU[*]} " == *smmuv3* ]] ||
+		{ echo "# mutant $name: not applicable: $guest has no SMMUv3"; continue; } ;;
 	esac
 	total=$((total + 1))
 	rm -rf "$tmp/src"
 	mkdir -p "$tmp/src"
 	(cd "$REPO" && tar cf - Kbuild drivers include tools/testing/selftests/iommu_testdev) |
 		tar xf - -C "$tmp/src"
-	sed -i "$expr" "$tmp/src/$file"
-	if cmp -s "$REPO/$file" "$tmp/src/$file"; then
+	cmdline=${ITD_CMDLINE:-}
+	if [[ $file == cmdline ]]; then
+		cmdline+=" $expr"
+	elif sed -i "$expr" "$tmp/src/$file" && cmp -s "$REPO/$file" "$tmp/src/$file"; then
 		itd_log "mutant $name: the edit no longer applies to $file"
 		survived=$((survived + 1))
 		continue
@@ -69,7 +80,7 @@ for m in "${mutants[@]}"; do
 	# A build tree of its own: tar gives the copy the sources' old mtimes,
 	# so a shared one would keep the objects of the mutant before.
 	# A broken driver can wedge the guest: give up on it sooner.
-	if ITD_SRC=$tmp/src ITD_OUT=$tmp/out-$name ITD_NO_SETUP=1 \
+	if ITD_SRC=$tmp/src ITD_OUT=$tmp/out-$name ITD_NO_SETUP=1 ITD_CMDLINE=$cmdline \
 		ITD_TIMEOUT=${ITD_TIMEOUT:-$([[ $G_KERNEL == *debug* ]] && echo 600 || echo 150)} \
 		"$SCRIPTS/run.sh" "$guest" \
 		>"$tmp/$name.log" 2>&1; then

@@ -77,6 +77,21 @@ TEST_F(info, sane)
 	}
 	if (i->caps & IOMMU_TESTDEV_CAP_IOMMUFD)
 		ASSERT_NE(0, i->caps & IOMMU_TESTDEV_CAP_OWNED);
+	/*
+	 * Where the device has an IOMMU (ITD_IOMMU=1), no group, no domain
+	 * or an identity one means the IOMMU did not probe or was bypassed:
+	 * every test of translation would then skip or pass vacuously.
+	 */
+	if (itd_iommu_expected()) {
+		ASSERT_LE(0, i->group_id)
+			TH_LOG("ITD_IOMMU=1 but the device has no IOMMU group");
+		ASSERT_TRUE(i->domain_type == IOMMU_TESTDEV_DOMAIN_DMA ||
+			    i->domain_type == IOMMU_TESTDEV_DOMAIN_DMA_FQ)
+			TH_LOG("ITD_IOMMU=1 but the default domain is %s",
+			       itd_domain_name(i->domain_type));
+		ASSERT_NE(0, i->caps & IOMMU_TESTDEV_CAP_OWNED)
+			TH_LOG("ITD_IOMMU=1 but the device cannot own a domain");
+	}
 }
 
 /* A shorter struct from an older userspace still works; output is cut. */
