@@ -45,18 +45,16 @@ static int write_file(const char *path, const char *s)
 	return n < 0 ? -errno : 0;
 }
 
-/* A DMA-API DMA on a fresh buffer lands: the device works. */
+/*
+ * A DMA-API DMA on a fresh buffer lands, as the device and the driver say
+ * and where the test looks: the device works.
+ */
 static void __device_works(struct __test_metadata *_metadata, int fd)
 {
-	struct iommu_testdev_dma d;
 	struct itd_tbuf b;
 
 	ASSERT_EQ(0, itd_buf_new(fd, ITD_BUF_DRIVER, itd_page_size(), 0, &b));
-	ASSERT_EQ(0, _test_cmd_dma_write(fd, 0, 64, b.id, 64,
-					 IOMMU_TESTDEV_DMA_F_CANARY, &d));
-	ASSERT_EQ(IOMMU_TESTDEV_DMA_LANDED | IOMMU_TESTDEV_DMA_TOUCHED |
-		  IOMMU_TESTDEV_DMA_CANARY_OK,
-		  d.out_flags & ~IOMMU_TESTDEV_DMA_DEV_VERIFIED);
+	itd_expect_landed(_metadata, fd, &b, 0, 64, 64);
 	itd_buf_del(fd, &b);
 }
 
@@ -506,6 +504,7 @@ static int fail_nth_pass(int fd, int nfd, int n, void *user, size_t pg,
 	char buf[16];
 	int err = 0;
 
+	memset(user, 0, 4 * pg);
 	snprintf(buf, sizeof(buf), "%d", n);
 	if (n && pwrite(nfd, buf, strlen(buf), 0) <= 0)
 		return -errno;
@@ -515,6 +514,11 @@ static int fail_nth_pass(int fd, int nfd, int n, void *user, size_t pg,
 	    _test_cmd_dma_write(fd, 0, 64, id2, 8, IOMMU_TESTDEV_DMA_F_CANARY,
 				&d)) {
 		err = -errno;
+		goto disarm;
+	}
+	/* Done, says the driver: then the bytes are in the test's memory. */
+	if (itd_check_pattern((__u8 *)user + 8, 64, 0) != -1) {
+		err = -EILSEQ;
 		goto disarm;
 	}
 	if (!owned)
@@ -529,6 +533,8 @@ static int fail_nth_pass(int fd, int nfd, int n, void *user, size_t pg,
 	    _test_cmd_dma_write(fd, 0x2000010, 64, id2, 16, 0, &d) ||
 	    _test_cmd_unmap(fd, 0x1000000, 0x2000000, NULL))
 		err = -errno;
+	else if (itd_check_pattern((__u8 *)user + 16, 64, 0) != -1)
+		err = -EILSEQ;
 disarm:
 	if (!teardown) {
 		*fired = n && fail_nth_fired(nfd);
@@ -573,7 +579,13 @@ TEST_F_TIMEOUT(lifecycle, fail_nth_sweep, 300)
 	ASSERT_EQ(0, fail_nth_pass(fd, nfd, 0, user, pg, owned, &fired));
 
 	for (n = 1; n < 10000; n++) {
-		if (fail_nth_pass(fd, nfd, n, user, pg, owned, &fired))
+		int rc = fail_nth_pass(fd, nfd, n, user, pg, owned, &fired);
+
+		/* An error, or success with every byte where it belongs. */
+		ASSERT_NE(-EILSEQ, rc)
+			TH_LOG("allocation %d failed: a DMA said done, its bytes are not there",
+			       n);
+		if (rc)
 			errors++;
 		if (!fired)
 			break;	/* the n-th allocation was never reached */
@@ -583,6 +595,8 @@ TEST_F_TIMEOUT(lifecycle, fail_nth_sweep, 300)
 		ASSERT_EQ(IOMMU_TESTDEV_MODE_DMA_API, info.mode);
 	}
 	ASSERT_LT(0, points);
+	/* Some injected failure must have surfaced as an error. */
+	ASSERT_LT(0, errors);
 	ksft_print_msg("fail_nth: %d injection points, %d passes saw an error\n",
 		       points, errors);
 	device_works(fd);

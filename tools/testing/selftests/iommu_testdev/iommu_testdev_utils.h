@@ -10,6 +10,7 @@
 #ifndef __ITD_UTILS_H
 #define __ITD_UTILS_H
 
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -189,7 +190,9 @@ static inline bool itd_fixture_reopen(struct __test_metadata *_metadata,
 /*
  * Like SKIP(), for a failure that is a known bug outside this project (an
  * emulator's, say): the test reports XFAIL with the reason.  Use it only
- * after checking the failure has that bug's exact signature.
+ * after checking the failure has that bug's exact signature.  A test that
+ * already failed (an EXPECT_*() before) stays failed: the known bug does
+ * not excuse another one.
  */
 #define XFAIL(statement, fmt, ...)                                          \
 	do {                                                                \
@@ -197,7 +200,10 @@ static inline bool itd_fixture_reopen(struct __test_metadata *_metadata,
 			 sizeof(_metadata->results->reason), fmt,           \
 			 ##__VA_ARGS__);                                    \
 		TH_LOG("XFAIL: %s", _metadata->results->reason);            \
-		_metadata->exit_code = KSFT_XFAIL;                          \
+		if (_metadata->exit_code == KSFT_PASS)                      \
+			_metadata->exit_code = KSFT_XFAIL;                  \
+		else                                                        \
+			TH_LOG("but the test had already failed");          \
 		statement;                                                  \
 	} while (0)
 
@@ -648,6 +654,95 @@ static inline void itd_expect_fault(struct __test_metadata *_metadata, int fd,
 	ASSERT_EQ(-1, itd_check_fill(b->p, b->len, IOMMU_TESTDEV_CANARY));
 }
 
+/*
+ * A refusal paired with its control.  A refusal alone also passes on a
+ * device that did nothing, and, where the device reports no fault status
+ * (edu), on an IOMMU that let the DMA through to some other address: the
+ * DMA at @iova must be refused with @b untouched, then the same DMA at
+ * @ctl_iova, which the test mapped to @b at @ctl_off, must land exactly
+ * there.
+ */
+static inline void itd_expect_refused(struct __test_metadata *_metadata,
+				      int fd,
+				      const struct iommu_testdev_info *info,
+				      const struct itd_tbuf *b, __u64 iova,
+				      size_t off, size_t len, __u64 ctl_iova,
+				      size_t ctl_off)
+{
+	itd_expect_fault(_metadata, fd, info, b, iova, off, len);
+	itd_expect_landed(_metadata, fd, b, ctl_iova, ctl_off, len);
+}
+
+/* Is page @i of @n, at @iova, one itd_probe_pages() probes? */
+static inline bool itd_probe_page(size_t i, size_t n, __u64 iova)
+{
+	size_t pg = itd_page_size();
+
+	/* Every page of a short range; else the ends, and those of each 2M. */
+	return n <= 64 || !i || i == n - 1 || !(iova & (ITD_SZ_2M - 1)) ||
+	       !((iova + pg) & (ITD_SZ_2M - 1));
+}
+
+/*
+ * The pages of [@iova, @iova + @len), which map @b from @off: every page of
+ * a range of up to 64 pages; of a longer one the first and the last page,
+ * and the first and the last page of each 2 MiB (and so of each 1 GiB)
+ * block in it.  Each gets one 4-byte DMA at an offset that varies from page
+ * to page.  @mapped: each must land exactly there (this also fills the
+ * IOTLB that the UNMAP after must invalidate); else, after an UNMAP, each
+ * must fault and leave its page as it was: a stale translation (an IOTLB
+ * entry left valid, a range invalidation that stopped short, a PTE left
+ * behind) writes into the page it used to reach.  The bytes probed must
+ * hold IOMMU_TESTDEV_CANARY before (the caller fills the buffer once).
+ * Only the probed page is checked per DMA: the driver's oracle would fill
+ * and scan all of a 1 GiB buffer for every DMA.  Returns the pages probed.
+ */
+static inline unsigned int itd_probe_pages(struct __test_metadata *_metadata,
+					   int fd,
+					   const struct iommu_testdev_info *info,
+					   const struct itd_tbuf *b, __u64 iova,
+					   size_t off, size_t len, bool mapped)
+{
+	size_t pg = itd_page_size(), n = len / pg, i;
+	unsigned int probes = 0;
+
+	for (i = 0; i < n; i++) {
+		size_t o = ((i * 68) % (pg - 4)) & ~3UL;
+		__u8 *p = b->p + off + i * pg;
+		__u64 a = iova + i * pg;
+		struct iommu_testdev_dma d;
+
+		if (!itd_probe_page(i, n, a))
+			continue;
+		probes++;
+		ASSERT_EQ(0, _test_cmd_dma_write(fd, a + o, 4,
+						 IOMMU_TESTDEV_BUF_NONE, 0, 0,
+						 &d))
+			TH_LOG("DMA at %#llx: %s", (unsigned long long)(a + o),
+			       strerror(errno));
+		if (mapped) {
+			ASSERT_EQ(IOMMU_TESTDEV_STATUS_OK, d.out_status)
+				TH_LOG("page %zu of %zu (IOVA %#llx): result %#x",
+				       i, n, (unsigned long long)a,
+				       d.out_result);
+			ASSERT_EQ(-1, itd_check_pattern(p + o, 4, 0))
+				TH_LOG("page %zu of %zu (IOVA %#llx): DMA did not land",
+				       i, n, (unsigned long long)a);
+			memset(p + o, IOMMU_TESTDEV_CANARY, 4);
+			continue;
+		}
+		if (info->caps & IOMMU_TESTDEV_CAP_FAULT_STATUS)
+			ASSERT_EQ(IOMMU_TESTDEV_STATUS_FAULT, d.out_status)
+				TH_LOG("page %zu of %zu (IOVA %#llx) still translates after UNMAP: result %#x",
+				       i, n, (unsigned long long)a,
+				       d.out_result);
+		ASSERT_EQ(-1, itd_check_fill(p, pg, IOMMU_TESTDEV_CANARY))
+			TH_LOG("page %zu of %zu (IOVA %#llx): written after UNMAP (stale translation)",
+			       i, n, (unsigned long long)a);
+	}
+	return probes;
+}
+
 /* ---- the IOMMU driver's own fault record ------------------------------ */
 
 enum itd_iommu_kind {
@@ -711,6 +806,113 @@ itd_iommu_kind(const struct iommu_testdev_info *info, char *name, size_t len)
 	return ITD_IOMMU_OTHER;
 }
 
+/*
+ * Now, on the kernel log's clock: its records carry local_clock(), which
+ * is not CLOCK_MONOTONIC (the two drift apart, and differ by any time
+ * suspended), so write a record and read its timestamp back.  Falls back
+ * to CLOCK_MONOTONIC where /dev/kmsg cannot be written.
+ */
+static inline unsigned long long itd_kmsg_now_us(void)
+{
+	int w = open("/dev/kmsg", O_WRONLY | O_CLOEXEC);
+	int r = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	unsigned long long ts = 0;
+	struct timespec now;
+	char tag[64], rec[2048];
+	ssize_t n;
+
+	if (w >= 0 && r >= 0) {
+		lseek(r, 0, SEEK_END);
+		snprintf(tag, sizeof(tag), "iommu_testdev: kmsg clock %d",
+			 getpid());
+		if (write(w, tag, strlen(tag)) > 0) {
+			for (;;) {
+				errno = 0;
+				n = read(r, rec, sizeof(rec) - 1);
+				if (n < 0 && errno == EPIPE)
+					continue;
+				if (n <= 0)
+					break;
+				rec[n] = 0;
+				if (strstr(rec, tag) &&
+				    sscanf(rec, "%*u,%*u,%llu", &ts) == 1)
+					break;
+			}
+		}
+	}
+	if (w >= 0)
+		close(w);
+	if (r >= 0)
+		close(r);
+	if (ts)
+		return ts;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return now.tv_sec * 1000000ULL + now.tv_nsec / 1000;
+}
+
+/*
+ * The arm-smmu-v3 probe line "... (features 0x%08x)" from the kernel log:
+ * true and *@features when found.
+ */
+static inline bool itd_smmu_features(unsigned int *features)
+{
+	int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	bool found = false;
+	char rec[2048];
+	ssize_t n;
+
+	if (fd < 0)
+		return false;
+	for (;;) {
+		const char *f;
+
+		errno = 0;
+		n = read(fd, rec, sizeof(rec) - 1);
+		if (n < 0 && errno == EPIPE)
+			continue;
+		if (n <= 0)
+			break;
+		rec[n] = 0;
+		f = strstr(rec, "(features 0x");
+		if (strstr(rec, "arm-smmu-v3") && f &&
+		    sscanf(f, "(features 0x%x)", features) == 1)
+			found = true;
+	}
+	close(fd);
+	return found;
+}
+
+/*
+ * Can the page-table format the IOMMU driver uses for this device's paging
+ * domains say "write, not read"?  Arm stage 2 (S2AP), AMD-Vi (IR/IW) and
+ * virtio-iommu (the host's flags) can; Arm stage 1 cannot (AP has no
+ * write-only), nor 6.12's VT-d (it sets bit 0, read, in every PTE).
+ * arm-smmu-v3 uses stage 1 where the SMMU has it (ARM_SMMU_FEAT_TRANS_S1,
+ * bit 9 of the features it logs at probe), else stage 2.  @name gets the
+ * format for the messages.
+ */
+static inline bool itd_write_only_format(enum itd_iommu_kind kind,
+					 char *name, size_t len)
+{
+	unsigned int features = 0;
+	size_t used = strlen(name);
+
+	switch (kind) {
+	case ITD_IOMMU_SMMUV3:
+		if (!itd_smmu_features(&features)) {
+			snprintf(name + used, len - used, " (stages unknown)");
+			return true;
+		}
+		snprintf(name + used, len - used, " (stage %d)",
+			 features & (1U << 9) ? 1 : 2);
+		return !(features & (1U << 9));
+	case ITD_IOMMU_VTD:
+		return false;
+	default:
+		return true;
+	}
+}
+
 /* /dev/kmsg, positioned after everything logged so far. */
 static inline int itd_kmsg_open(void)
 {
@@ -737,20 +939,18 @@ static inline void itd_kmsg_wait_quiet(unsigned int need)
 	static const char * const counted[] = { "event 0x", "event: " };
 	static const char * const others[] = {
 		"DRHD: handling fault", "fault addr", "fault from EP",
-		"callbacks suppressed",
+		"IO_PAGE_FAULT", "callbacks suppressed",
 	};
 	unsigned long long ts, now_us, newest = 0, recent[KEEP];
 	unsigned int i, n = 0, k;
 	bool strict = false;
-	struct timespec now;
 	char rec[2048];
 	ssize_t len;
 	int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 
 	if (fd < 0)
 		return;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	now_us = now.tv_sec * 1000000ULL + now.tv_nsec / 1000;
+	now_us = itd_kmsg_now_us();
 	/* The timestamps of the newest KEEP counted messages, a ring. */
 	for (;;) {
 		errno = 0;
@@ -825,73 +1025,218 @@ static inline size_t itd_kmsg_read(int fd, char *text, size_t size,
 }
 
 /*
- * Does @text hold this device's fault record for @iova?  Each IOMMU driver
- * logs its own way; @event is the arm-smmu-v3 event id that must match
- * (0x10 F_TRANSLATION, 0x13 F_PERMISSION), 0 for any.
+ * Is the hex number at @p exactly @v: the whole number, up to a character
+ * that cannot continue it (0x1000000 is not 0x10000000)?
+ */
+static inline bool itd_hex_is(const char *p, __u64 v)
+{
+	unsigned long long x;
+	char *end;
+
+	if (strncmp(p, "0x", 2) || !isxdigit((unsigned char)p[2]))
+		return false;
+	errno = 0;
+	x = strtoull(p + 2, &end, 16);
+	return !errno && x == v && !isalnum((unsigned char)*end) &&
+	       *end != '_';
+}
+
+/* The arm-smmu-v3 event names of 7.x's decoded records. */
+static inline const char *itd_smmu_event_name(unsigned int id)
+{
+	switch (id) {
+	case 0x10:
+		return "F_TRANSLATION";
+	case 0x11:
+		return "F_ADDR_SIZE";
+	case 0x12:
+		return "F_ACCESS";
+	case 0x13:
+		return "F_PERMISSION";
+	}
+	return NULL;
+}
+
+/* 6.12's raw record at @p ("event 0xNN received:", four dwords after). */
+static inline bool itd_smmu_raw(const char *p,
+				const struct iommu_testdev_info *info,
+				__u64 iova, unsigned int event)
+{
+	unsigned long long d[4];
+	unsigned int id;
+	const char *q;
+	int i;
+
+	if (sscanf(p, "event 0x%x received:", &id) != 1)
+		return false;
+	/* Each dword on its own line, after "<dev>: \t". */
+	q = strchr(p, '\n');
+	for (i = 0; q && i < 4; i++) {
+		const char *x = strstr(q + 1, "0x");
+		const char *nl = strchr(q + 1, '\n');
+
+		if (!x || (nl && x > nl) || sscanf(x, "0x%llx", &d[i]) != 1)
+			return false;
+		q = nl;
+	}
+	/* dword0: event id [7:0], StreamID [63:32]; dword2: the address. */
+	return (!event || id == event) && (d[0] & 0xff) == id &&
+	       (d[0] >> 32) == info->pci_rid && d[2] == iova;
+}
+
+/*
+ * 7.x's decoded record at @p: "event: F_TRANSLATION client: 0000:00:02.0
+ * sid: 0x10 ssid: 0x0 iova: 0x900024 ipa: 0x900000".
+ */
+static inline bool itd_smmu_decoded(const char *p,
+				    const struct iommu_testdev_info *info,
+				    __u64 iova, unsigned int event)
+{
+	const char *name = itd_smmu_event_name(event), *nl = strchr(p, '\n');
+	const char *sid, *va;
+
+	p += strlen("event: ");
+	if (event && (!name || strncmp(p, name, strlen(name)) ||
+		      p[strlen(name)] != ' '))
+		return false;
+	sid = strstr(p, " sid: ");
+	va = strstr(p, " iova: ");
+	if (!sid || !va || (nl && (sid > nl || va > nl)))
+		return false;
+	return itd_hex_is(sid + 6, info->pci_rid) && itd_hex_is(va + 7, iova);
+}
+
+/*
+ * Does @text hold this device's fault record for a write DMA at @iova?
+ * Each IOMMU driver logs its own way, and every field it gives is read
+ * exactly: the address to its delimiter, the device, the kind of fault.
+ * @event is the arm-smmu-v3 event id that must match (0x10 F_TRANSLATION,
+ * 0x13 F_PERMISSION), 0 for any translation-class event.
  */
 static inline bool itd_fault_logged(enum itd_iommu_kind kind, const char *text,
 				    const struct iommu_testdev_info *info,
 				    __u64 iova, unsigned int event)
 {
+	unsigned int bus = info->pci_rid >> 8, slot = (info->pci_rid >> 3) & 0x1f;
+	unsigned int fn = info->pci_rid & 7;
+	char want[128], want7[128], pci[32];
 	const char *p = text;
-	char want[96];
 
+	itd_pci_name(info, pci, sizeof(pci));
 	switch (kind) {
 	case ITD_IOMMU_SMMUV3:
-		/* 6.12: "event 0xNN received:" and four raw dwords. */
-		while ((p = strstr(p, "event 0x"))) {
-			unsigned long long d[4];
-			unsigned int id;
-			const char *q;
-			int i;
+		/* 6.12 logs the raw record, 7.x the decoded one (and raw). */
+		for (p = text; (p = strstr(p, "event 0x")); p++)
+			if (itd_smmu_raw(p, info, iova, event))
+				return true;
+		for (p = text; (p = strstr(p, "event: ")); p++)
+			if (itd_smmu_decoded(p, info, iova, event))
+				return true;
+		return false;
+	case ITD_IOMMU_VTD:
+		/*
+		 * "[DMA Write NO_PASID] Request device [00:01.0] fault addr
+		 * 0x1001000 [fault reason 0x05] PTE Write access is not set"
+		 * (7.x: the segment too, [0000:00:01.0]).  A write to a
+		 * non-present or read-only second-level entry is reason 5.
+		 */
+		snprintf(want, sizeof(want), "Request device [%02x:%02x.%d] fault addr ",
+			 bus, slot, fn);
+		snprintf(want7, sizeof(want7),
+			 "Request device [%04x:%02x:%02x.%d] fault addr ",
+			 info->pci_segment, bus, slot, fn);
+		for (p = text; *p; p++) {
+			const char *line = p, *nl = strchr(p, '\n'), *a, *r, *w;
 
-			p += strlen("event ");
-			if (sscanf(p, "0x%x", &id) != 1)
+			if (!strncmp(p, want, strlen(want)))
+				a = p + strlen(want);
+			else if (!strncmp(p, want7, strlen(want7)))
+				a = p + strlen(want7);
+			else
 				continue;
-			/* Each dword on its own line, after "<dev>: \t". */
-			q = strchr(p, '\n');
-			for (i = 0; q && i < 4; i++) {
-				const char *x = strstr(q + 1, "0x");
-				const char *nl = strchr(q + 1, '\n');
-
-				if (!x || (nl && x > nl) ||
-				    sscanf(x, "0x%llx", &d[i]) != 1)
-					break;
-				q = nl;
-			}
-			if (i == 4 && (!event || id == event) &&
-			    (d[0] & 0xff) == id && (d[0] >> 32) == info->pci_rid &&
-			    d[2] == iova)
+			while (line > text && line[-1] != '\n')
+				line--;
+			w = strstr(line, "[DMA Write ");
+			r = strstr(a, " [fault reason 0x");
+			if (w && w < a && r && (!nl || r < nl) &&
+			    itd_hex_is(a, iova & ~0xfffULL) &&
+			    strtoul(r + strlen(" [fault reason 0x"), NULL, 16) == 0x05)
 				return true;
 		}
-		/* Newer kernels decode it: "... sid: 0xN ... iova: 0xN". */
-		snprintf(want, sizeof(want), "iova: %#llx", (unsigned long long)iova);
-		return !!strstr(text, want);
-	case ITD_IOMMU_VTD:
-		snprintf(want, sizeof(want),
-			 "Request device [%02x:%02x.%d] fault addr 0x%llx",
-			 info->pci_rid >> 8, (info->pci_rid >> 3) & 0x1f,
-			 info->pci_rid & 7,
-			 (unsigned long long)(iova & ~0xfffULL));
-		return !!strstr(text, want);
+		return false;
 	case ITD_IOMMU_VIRTIO:
-		snprintf(want, sizeof(want), "fault from EP %u at %#llx",
-			 info->pci_rid, (unsigned long long)iova);
-		if (strstr(text, want))
-			return true;
-		snprintf(want, sizeof(want), "fault from EP %u at %#llx",
-			 info->pci_rid, (unsigned long long)(iova & ~0xfffULL));
-		return !!strstr(text, want);
+		/*
+		 * "page fault from EP 16 at 0x4 []": reason "page" (no
+		 * mapping, or not one that allows the access), the endpoint
+		 * (its RID), the address exact or as the page.
+		 */
+		snprintf(want, sizeof(want), "page fault from EP %u at ",
+			 info->pci_rid);
+		for (p = text; (p = strstr(p, want)); p++) {
+			const char *a = p + strlen(want);
+
+			if ((itd_hex_is(a, iova) || itd_hex_is(a, iova & ~0xfffULL)) &&
+			    strchr(a, ' ') && !strncmp(strchr(a, ' '), " [", 2))
+				return true;
+		}
+		return false;
+	case ITD_IOMMU_AMD:
+		/*
+		 * "<dev> 0000:00:02.0: AMD-Vi: Event logged [IO_PAGE_FAULT
+		 * domain=0x0001 address=0x1000040 flags=0x0030]", or with
+		 * "device=0000:00:02.0" where the device is not known.
+		 */
+		for (p = text; (p = strstr(p, "Event logged [IO_PAGE_FAULT ")); p++) {
+			const char *line = p, *nl = strchr(p, '\n'), *a;
+
+			while (line > text && line[-1] != '\n')
+				line--;
+			snprintf(want, sizeof(want), " %s: ", pci);
+			if (!(strstr(line, want) && strstr(line, want) < p)) {
+				snprintf(want, sizeof(want), "device=%s ", pci);
+				if (!strstr(p, want) || (nl && strstr(p, want) > nl))
+					continue;
+			}
+			a = strstr(p, " address=");
+			if (a && (!nl || a < nl) && itd_hex_is(a + 9, iova))
+				return true;
+		}
+		return false;
 	default:
 		return false;
 	}
+}
+
+/*
+ * QEMU's AMD-Vi (11.1) logs its IO_PAGE_FAULT events with domain 0 and
+ * address 0 whatever the fault: does @text hold such records for this
+ * device, and no other IO_PAGE_FAULT of it?  The exact signature of that
+ * emulator bug, for an XFAIL.
+ */
+static inline bool itd_amd_fault_addr_zero(const char *text,
+					   const struct iommu_testdev_info *info)
+{
+	const char *p = text;
+	char pci[32], dev[48];
+	unsigned int zero = 0;
+
+	itd_pci_name(info, pci, sizeof(pci));
+	snprintf(dev, sizeof(dev), " %s: AMD-Vi: Event logged [IO_PAGE_FAULT ",
+		 pci);
+	while ((p = strstr(p, dev))) {
+		p += strlen(dev);
+		if (strncmp(p, "domain=0x0000 address=0x0 ", 26))
+			return false;
+		zero++;
+	}
+	return zero;
 }
 
 /* Does itd_fault_logged() know how this IOMMU driver logs a fault? */
 static inline bool itd_fault_log_known(enum itd_iommu_kind kind)
 {
 	return kind == ITD_IOMMU_SMMUV3 || kind == ITD_IOMMU_VTD ||
-	       kind == ITD_IOMMU_VIRTIO;
+	       kind == ITD_IOMMU_VIRTIO || kind == ITD_IOMMU_AMD;
 }
 
 /**

@@ -192,6 +192,10 @@ TEST_F(iommufd, ioas_readonly_faults)
 	ASSERT_EQ(0, ioas_map(self->ifd, self->ioas, b.p, b.len, IOVA,
 			      IOMMU_IOAS_MAP_READABLE));
 	refused(b, IOVA + 32, 32, 4);
+	/* The control: the same page, writable, at another IOVA. */
+	ASSERT_EQ(0, ioas_map(self->ifd, self->ioas, b.p, b.len,
+			      IOVA + 16 * self->pg, IOAS_RW));
+	landed(b, IOVA + 16 * self->pg + 32, 32, 4);
 }
 
 /* IOAS_COPY: the same pages at another IOVA of another IOAS. */
@@ -339,7 +343,6 @@ TEST_F(iommufd, unbind_rebind)
 {
 	struct iommu_testdev_iommufd_bind b = { .size = sizeof(b) };
 	struct iommu_testdev_info info;
-	struct iommu_testdev_dma d;
 	struct itd_tbuf buf;
 	__u32 pt = self->ioas;
 
@@ -348,11 +351,15 @@ TEST_F(iommufd, unbind_rebind)
 	ASSERT_EQ(IOMMU_TESTDEV_MODE_DMA_API, info.mode);
 	ASSERT_EQ(info.default_domain_type, info.domain_type);
 	user_buf(_metadata, self->fd, self->pg, &buf);
-	ASSERT_EQ(0, _test_cmd_dma_write(self->fd, 0, 16, buf.id, 0, 0, &d));
-	ASSERT_NE(0, d.out_flags & IOMMU_TESTDEV_DMA_LANDED);
+	/* Back in the DMA API's hands: a DMA lands where the test looks. */
+	landed(buf, 0, 0, 16);
 	b.iommufd = self->ifd;
 	ASSERT_EQ(0, ioctl(self->fd, IOMMU_TESTDEV_IOMMUFD_BIND, &b));
 	ASSERT_EQ(0, itd_attach(self->fd, &pt, false));
+	/* And through the IOAS again. */
+	ASSERT_EQ(0, ioas_map(self->ifd, self->ioas, buf.p, buf.len, IOVA,
+			      IOAS_RW));
+	landed(buf, IOVA + 8, 8, 8);
 }
 
 /* Another file can neither take the device nor DMA while it is bound. */
