@@ -50,6 +50,17 @@ out=$(make -s -C "$KDIR" M="$b" C=1 W=1 modules 2>&1 |
 	grep -E 'warning|error|sparse' || true)
 [[ -z $out ]] || bad "sparse/W=1:"$'\n'"$out"
 
+step "selftests settings: the timeout covers the per-test budgets"
+st=tools/testing/selftests/iommu_testdev
+want=0
+for f in "$st"/*_test.c "$st"/iommu_testdev_hardening.c "$st"/iommu_testdev_lifecycle.c; do
+	n=$(awk -f "$SCRIPTS/budget.awk" "$f")
+	[[ $n -le $want ]] || want=$n
+done
+have=$(sed -n 's/^timeout=//p' "$st/settings")
+[[ ${have:-0} -ge $want ]] ||
+	bad "$st/settings: timeout=${have:-none}, but one program's tests may take $want s"
+
 if command -v sphinx-build >/dev/null; then
 	step "sphinx-build -W"
 	out=$(sphinx-build -q -W -b html Documentation "$ITD_OUT/docs" 2>&1) ||
