@@ -8,6 +8,7 @@
 #   make bench    the benchmark: one guest per IOMMU model (or GUESTS), one
 #                 table; BASE=<out/bench/bench.tsv of a run> marks what moved
 #   make mutants  break the driver on purpose; the suite must notice
+#   make soak N=20   N warm runs of make check's guests, PASS/FAIL per run
 #   make dkms-check  dkms install against the installed headers
 #   make module   an ordinary out-of-tree build against KDIR
 #   make shell GUEST=<guest>   boot a guest with the suite and get a shell
@@ -20,12 +21,13 @@ KDIR ?= /lib/modules/$(shell uname -r)/build
 GUESTS ?= arm64-smmuv3
 GUEST ?= arm64-smmuv3
 CHECK_GUESTS ?= check
+N ?= 20
 LINT ?= lint
 # When make started: run.sh prints make check's whole time, lint included.
 export ITD_CHECK_T0 := $(shell date +%s.%N | cut -c1-13)
 
 .PHONY: all run check matrix setup module modules_install clean shell help \
-	lint bench mutants dkms-check
+	lint bench mutants dkms-check soak
 
 all: module
 
@@ -55,6 +57,9 @@ bench:
 
 mutants:
 	scripts/mutants.sh $(GUEST)
+
+soak:
+	scripts/soak.sh $(N) $(CHECK_GUESTS)
 
 dkms-check:
 	scripts/dkms-check.sh
