@@ -45,6 +45,10 @@ t0=$(itd_now)
 itd_log "build $arch kselftest"
 [[ -e $LINUX_SRC/.stamp-unpacked ]] || itd_die "no linux-source in $LINUX_SRC: run scripts/setup.sh"
 ksrc=$LINUX_SRC/tools/testing/selftests/iommu_testdev
+# The unpacked tree is shared by every worktree and run on this machine:
+# one copy-and-build at a time, or one tree's tests get another's sources.
+exec 9>"$LINUX_SRC/.itd-selftests.lock"
+flock 9
 rsync -a --delete "$SRC/tools/testing/selftests/iommu_testdev/" "$ksrc/"
 if [[ -f $SRC/include/uapi/linux/iommu_testdev.h ]]; then
 	rsync -a "$SRC/include/uapi/linux/iommu_testdev.h" "$LINUX_SRC/include/uapi/linux/"

@@ -45,6 +45,8 @@ mutants=(
 	"no-group@$D/iommu_testdev.c@s/cmd->group_id = group ? iommu_group_id(group) : -1;/cmd->group_id = -1;/@the device reported without an IOMMU"
 	"iommu-bypassed@cmdline@iommu.passthrough=1@the DMA API bypasses the IOMMU (identity default domain)"
 	"smmu-not-probed@cmdline@initcall_blacklist=arm_smmu_driver_init@the SMMU driver never probes@smmuv3"
+	"unmap-tail-kept@$D/mode_owned.c@s/size_t got = iommu_unmap(idev->domain, node->start, size);/size_t got = iommu_unmap(idev->domain, node->start, size > PAGE_SIZE ? size - PAGE_SIZE : size) + (size > PAGE_SIZE ? PAGE_SIZE : 0);/@a multi-page UNMAP that leaves its last page mapped"
+	"replay-landed-unreported@$D/mode_dma_api.c@0,/^\titd_dma_unmap_range(dev, \&dm);/s///;s/cmd->out_flags |= IOMMU_TESTDEV_DMA_REPLAY_LANDED;/;/@dma_unmap skipped before the replay, and the driver's flag silent about it"
 )
 
 tmp=$(mktemp -d)
