@@ -813,12 +813,18 @@ TEST_F_TIMEOUT(owned, unmap_ranges, 120)
 		{ ITD_SZ_1G, 5, 11 },
 	};
 	size_t pg = self->pg, i;
-	unsigned int probes = 0;
+	unsigned int probes = 0, stale_cases = 0, iqe_cases = 0;
+	static char text[1 << 16];
+	enum itd_iommu_kind kind;
+	char name[64];
 
+	kind = itd_iommu_kind(&self->info, name, sizeof(name));
 	for (i = 0; i < ARRAY_SIZE(cases); i++) {
 		size_t len = cases[i].pages * pg;
 		__u64 iova = cases[i].at - cases[i].before * pg;
+		unsigned int stale = 0;
 		struct itd_tbuf b;
+		int kfd;
 
 		if (iova + len - 1 > self->top) {
 			TH_LOG("%u pages at %#llx: beyond the reach %#llx",
@@ -830,9 +836,32 @@ TEST_F_TIMEOUT(owned, unmap_ranges, 120)
 		memset(b.p, IOMMU_TESTDEV_CANARY, b.len);
 		test_cmd_map(b.id, 0, len, iova, ITD_RW);
 		probes += probe_pages(b, iova, 0, len, true);
+		kfd = itd_kmsg_open();
 		test_cmd_unmap(iova, len);
-		probes += probe_pages(b, iova, 0, len, false);
+		probes += __itd_probe_pages(_metadata, self->fd, &self->info,
+					    &b, iova, 0, len, false, &stale);
 		ASSERT_EQ(-1, itd_check_fill(b.p, b.len, IOMMU_TESTDEV_CANARY));
+		if (stale) {
+			/*
+			 * Known: Linux's VT-d first-stage flush asks for an
+			 * address mask the IOMMU refuses (MAMV), reports an
+			 * Invalidation Queue Error and goes on.
+			 */
+			text[0] = 0;
+			if (kfd >= 0)
+				itd_kmsg_read(kfd, text, sizeof(text), 0);
+			TH_LOG("%u pages at %#llx: %u probed pages reached after UNMAP",
+			       cases[i].pages, (unsigned long long)iova, stale);
+			stale_cases++;
+			if (kind == ITD_IOMMU_VTD &&
+			    strstr(text, "Invalidation Queue Error (IQE)"))
+				iqe_cases++;
+			if (kfd >= 0)
+				close(kfd);
+			continue;	/* the IOVA may still translate */
+		}
+		if (kfd >= 0)
+			close(kfd);
 		/* The control: the last page again, at the first IOVA. */
 		test_cmd_map(b.id, len - pg, pg, iova, ITD_RW);
 		expect_landed(b, iova + 4, len - pg + 4, 4);
@@ -840,6 +869,11 @@ TEST_F_TIMEOUT(owned, unmap_ranges, 120)
 		itd_buf_del(self->fd, &b);
 	}
 	TH_LOG("%u DMAs probed the ranges", probes);
+	if (stale_cases && stale_cases == iqe_cases)
+		XFAIL(return,
+		      "VT-d (%s): %u ranges reached after UNMAP, each with an Invalidation Queue Error the kernel ignored",
+		      name, stale_cases);
+	ASSERT_EQ(0, stale_cases);
 }
 
 TEST_F_TIMEOUT(owned, block_1g, 120)
@@ -1306,7 +1340,6 @@ TEST_F_TIMEOUT(fault_log, translation_and_permission, 60)
 		TH_LOG("%s: no record of the read-only IOVA %#llx in:\n%s",
 		       name, (unsigned long long)ro, text[1]);
 }
-
 
 /* ------------------------------------------------------------------ */
 
