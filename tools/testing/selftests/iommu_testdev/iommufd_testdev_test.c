@@ -146,6 +146,8 @@ static void user_buf(struct __test_metadata *_metadata, int fd, size_t len,
 
 #define landed(_b, ...) \
 	itd_expect_landed(_metadata, self->fd, &(_b), __VA_ARGS__)
+#define probe_pages(_b, ...) \
+	itd_probe_pages(_metadata, self->fd, &self->info, &(_b), __VA_ARGS__)
 #define refused(_b, ...) \
 	itd_expect_fault(_metadata, self->fd, &self->info, &(_b), __VA_ARGS__)
 
@@ -220,6 +222,157 @@ TEST_F(iommufd, ioas_copy)
 	ASSERT_EQ(0, itd_attach(self->fd, &hwpt, true));
 	landed(b, c.dst_iova + self->pg + 4, self->pg + 4, 16);
 	refused(b, IOVA + 4, 4, 4);
+}
+
+/*
+ * Stale translations through iommufd: every page reached before an
+ * IOAS_UNMAP must fault after it (itd_probe_pages()), for an odd page
+ * count, for a range across a 2 MiB boundary, at an IOVA the kernel picked,
+ * with huge pages off, and for two HWPTs of one IOAS (the unmap must reach
+ * both).  Each ends with a control DMA into the same buffer.
+ */
+static void unmap_sweep(struct __test_metadata *_metadata,
+			struct _test_data_iommufd *self, __u64 iova, size_t pages)
+{
+	size_t len = pages * self->pg;
+	struct itd_tbuf b;
+
+	user_buf(_metadata, self->fd, len, &b);
+	memset(b.p, IOMMU_TESTDEV_CANARY, b.len);
+	ASSERT_EQ(0, ioas_map(self->ifd, self->ioas, b.p, len, iova, IOAS_RW));
+	probe_pages(b, iova, 0, len, true);
+	ASSERT_EQ(0, ioas_unmap(self->ifd, self->ioas, iova, len));
+	probe_pages(b, iova, 0, len, false);
+	ASSERT_EQ(-1, itd_check_fill(b.p, b.len, IOMMU_TESTDEV_CANARY));
+	ASSERT_EQ(0, ioas_map(self->ifd, self->ioas, b.p + len - self->pg,
+			      self->pg, iova, IOAS_RW));
+	landed(b, iova + 4, len - self->pg + 4, 4);
+	ASSERT_EQ(0, ioas_unmap(self->ifd, self->ioas, iova, self->pg));
+	itd_buf_del(self->fd, &b);
+}
+
+TEST_F(iommufd, unmap_every_page)
+{
+	unmap_sweep(_metadata, self, IOVA, 33);
+	unmap_sweep(_metadata, self, IOVA + 64 * ITD_SZ_2M - 3 * self->pg, 7);
+}
+
+/* IOAS_MAP without FIXED_IOVA: the kernel picks, the sweep holds there. */
+TEST_F(iommufd, kernel_picked_iova)
+{
+	size_t pages = 17, len = pages * self->pg;
+	struct iommu_ioas_map c = {
+		.size = sizeof(c),
+		.flags = IOAS_RW,
+		.ioas_id = self->ioas,
+		.length = len,
+	};
+	struct itd_tbuf b;
+
+	user_buf(_metadata, self->fd, len, &b);
+	memset(b.p, IOMMU_TESTDEV_CANARY, b.len);
+	c.user_va = (uintptr_t)b.p;
+	ASSERT_EQ(0, ioctl(self->ifd, IOMMU_IOAS_MAP, &c));
+	TH_LOG("the kernel picked IOVA %#llx", (unsigned long long)c.iova);
+	ASSERT_LE(c.iova + len - 1, itd_dma_mask(&self->info));
+	probe_pages(b, c.iova, 0, len, true);
+	ASSERT_EQ(0, ioas_unmap(self->ifd, self->ioas, c.iova, len));
+	probe_pages(b, c.iova, 0, len, false);
+	ASSERT_EQ(0, ioas_map(self->ifd, self->ioas, b.p, self->pg, IOVA,
+			      IOAS_RW));
+	landed(b, IOVA + 8, 8, 4);
+}
+
+/* IOMMU_OPTION_HUGE_PAGES=0: 2 MiB of hugetlb memory as small pages. */
+TEST_F(iommufd, no_huge_pages_unmap)
+{
+	struct iommu_option o = {
+		.size = sizeof(o),
+		.option_id = IOMMU_OPTION_HUGE_PAGES,
+		.op = IOMMU_OPTION_OP_SET,
+		.object_id = self->ioas,
+		.val64 = 0,
+	};
+	__u64 iova = 32 * ITD_SZ_2M;
+	struct itd_tbuf b;
+
+	if (!itd_hugetlb_reserve(ITD_SZ_2M, 1) ||
+	    itd_buf_new(self->fd, ITD_BUF_USER_HUGE, ITD_SZ_2M, ITD_SZ_2M, &b))
+		SKIP(return, "no 2 MiB hugetlb page to be had");
+	ASSERT_EQ(0, ioctl(self->ifd, IOMMU_OPTION, &o))
+		TH_LOG("IOMMU_OPTION_HUGE_PAGES: %s", strerror(errno));
+	memset(b.p, IOMMU_TESTDEV_CANARY, b.len);
+	ASSERT_EQ(0, ioas_map(self->ifd, self->ioas, b.p, b.len, iova,
+			      IOAS_RW));
+	probe_pages(b, iova, 0, b.len, true);
+	ASSERT_EQ(0, ioas_unmap(self->ifd, self->ioas, iova, b.len));
+	probe_pages(b, iova, 0, b.len, false);
+	ASSERT_EQ(-1, itd_check_fill(b.p, b.len, IOMMU_TESTDEV_CANARY));
+	ASSERT_EQ(0, ioas_map(self->ifd, self->ioas, b.p, self->pg, IOVA,
+			      IOAS_RW));
+	landed(b, IOVA + 8, 8, 4);
+}
+
+/* Two HWPTs of one IOAS: an IOAS_UNMAP must reach the one not attached. */
+TEST_F(iommufd, two_hwpts_one_unmap)
+{
+	size_t pages = 5, len = pages * self->pg;
+	__u32 hwpt_a, hwpt_b, pt;
+	struct itd_tbuf b;
+
+	user_buf(_metadata, self->fd, len, &b);
+	memset(b.p, IOMMU_TESTDEV_CANARY, b.len);
+	ASSERT_EQ(0, ioas_map(self->ifd, self->ioas, b.p, len, IOVA, IOAS_RW));
+	ASSERT_EQ(0, hwpt_alloc(self->ifd, self->dev_id, self->ioas, 0,
+				&hwpt_a));
+	ASSERT_EQ(0, hwpt_alloc(self->ifd, self->dev_id, self->ioas, 0,
+				&hwpt_b));
+	pt = hwpt_a;
+	ASSERT_EQ(0, itd_attach(self->fd, &pt, true));
+	probe_pages(b, IOVA, 0, len, true);
+	pt = hwpt_b;
+	ASSERT_EQ(0, itd_attach(self->fd, &pt, true));
+	probe_pages(b, IOVA, 0, len, true);
+	ASSERT_EQ(0, ioas_unmap(self->ifd, self->ioas, IOVA, len));
+	probe_pages(b, IOVA, 0, len, false);
+	pt = hwpt_a;
+	ASSERT_EQ(0, itd_attach(self->fd, &pt, true));
+	probe_pages(b, IOVA, 0, len, false);
+	ASSERT_EQ(-1, itd_check_fill(b.p, b.len, IOMMU_TESTDEV_CANARY));
+	ASSERT_EQ(0, ioas_map(self->ifd, self->ioas, b.p, self->pg,
+			      IOVA + 64 * self->pg, IOAS_RW));
+	landed(b, IOVA + 64 * self->pg + 8, 8, 4);
+}
+
+/*
+ * IOAS_COPY, then the source unmapped: the copy keeps its own pin and
+ * still reaches the pages; the source IOVA faults.
+ */
+TEST_F(iommufd, copy_after_source_unmap)
+{
+	struct iommu_ioas_copy c = { .size = sizeof(c) };
+	__u32 ioas2, pt;
+	struct itd_tbuf b;
+
+	user_buf(_metadata, self->fd, 3 * self->pg, &b);
+	ASSERT_EQ(0, ioas_map(self->ifd, self->ioas, b.p, b.len, IOVA,
+			      IOAS_RW));
+	ASSERT_EQ(0, ioas_alloc(self->ifd, &ioas2));
+	c.flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOAS_RW;
+	c.dst_ioas_id = ioas2;
+	c.src_ioas_id = self->ioas;
+	c.length = b.len;
+	c.src_iova = IOVA;
+	c.dst_iova = IOVA + (64ULL << 20);
+	ASSERT_EQ(0, ioctl(self->ifd, IOMMU_IOAS_COPY, &c));
+	memset(b.p, IOMMU_TESTDEV_CANARY, b.len);
+	probe_pages(b, IOVA, 0, b.len, true);
+	ASSERT_EQ(0, ioas_unmap(self->ifd, self->ioas, IOVA, b.len));
+	probe_pages(b, IOVA, 0, b.len, false);
+	pt = ioas2;
+	ASSERT_EQ(0, itd_attach(self->fd, &pt, true));
+	probe_pages(b, c.dst_iova, 0, b.len, true);
+	landed(b, c.dst_iova + 2 * self->pg + 4, 2 * self->pg + 4, 4);
 }
 
 /* The allowed ranges exclude reserved regions; DMA lands at their ends. */
