@@ -438,7 +438,7 @@ FIXTURE_VARIANT_ADD(owned, user_pages) {
  * (its reason is set).
  */
 static bool owned_enter(struct __test_metadata *_metadata,
-			FIXTURE_DATA(owned) *self)
+			struct _test_data_owned *self)
 {
 	__u64 mask;
 
