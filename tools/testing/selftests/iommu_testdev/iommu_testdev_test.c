@@ -435,7 +435,8 @@ FIXTURE_VARIANT_ADD(owned, user_pages) {
 
 /*
  * Take the open device into an owned domain.  False when the test SKIPs
- * (its reason is set).
+ * (its reason is set).  @self is FIXTURE_DATA(owned), spelt out as the
+ * harness defines it: checkpatch reads the macro as a multiplication.
  */
 static bool owned_enter(struct __test_metadata *_metadata,
 			struct _test_data_owned *self)
