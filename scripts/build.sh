@@ -30,6 +30,10 @@ if [[ -z $changes && -f $mdir/.built && $(cat "$mdir/.built") == "$stamp" ]]; th
 	itd_log "build $arch module: up to date"
 else
 	rm -f "$mdir"/*.ko "$mdir/.built"
+	# rsync keeps the sources' mtimes: a file put back to an older version
+	# (another ITD_SRC, a reverted edit) is older than its object, and make
+	# would keep the object.  Build from scratch whenever anything changed.
+	[[ -z $changes ]] || find "$mdir/src" \( -name '*.o' -o -name '*.ko' \) -delete
 	make -s -C "$KDIR" M="$mdir/src" ARCH="$KARCH" CROSS_COMPILE="$CROSS_COMPILE" \
 		CONFIG_IOMMU_TESTDEV=m -j"$JOBS" modules >&2
 	mapfile -t kos < <(find "$mdir/src" -name '*.ko')
