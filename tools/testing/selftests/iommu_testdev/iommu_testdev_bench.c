@@ -283,6 +283,13 @@ static void round_owned(struct bench *b)
 	if (b->bar)
 		sample("raw_dma_64B", raw.n / raw.t, "DMA/s", NULL);
 	sample("null_ioctl", nul.n / nul.t, "calls/s", NULL);
+	/*
+	 * The most any driver could do with one ioctl per DMA: the raw DMA
+	 * plus a null ioctl.  Its ratio to the floor bounds owned_dma_64B's.
+	 */
+	if (b->bar)
+		sample("ioctl_bound_64B", 1 / (raw.t / raw.n + nul.t / nul.n),
+		       "DMA/s", fl);
 	sample("owned_dma_64B", own.n / own.t, "DMA/s", fl);
 	sample("owned_dma_64B_checked", chk.n / chk.t, "DMA/s", fl);
 	unmap_or_die(b->fd, itd_page_size(), IOVA);
