@@ -15,7 +15,8 @@
 #   ITD_BENCH_ROUNDS=<n>   samples per measurement (default 5)
 #   ITD_BENCH_BASE=<file>  (make bench BASE=<file>) a bench.tsv of an earlier
 #                          run: mark each row that moved by more than the
-#                          spread either run measured
+#                          spread the two runs measured
+#   ITD_BENCH_RAW=<file>   boot nothing: tabulate a saved bench.raw again
 # Writes $ITD_OUT/bench/bench.tsv (keep it as a BASE) and bench.txt.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR
@@ -39,7 +40,7 @@ export ITD_OUT=${ITD_OUT}/bench
 # Real time, multi-threaded TCG (the tests run under -icount, where the
 # guest's clock counts instructions and QEMU's own work takes no time).
 export ITD_ICOUNT=${ITD_ICOUNT:-0}
-"$SCRIPTS/setup.sh"
+[[ -n ${ITD_BENCH_RAW:-} ]] || "$SCRIPTS/setup.sh"
 t0=$(itd_now)
 
 # The kernel's dma_map_benchmark, from the source of the kernel it runs on
@@ -78,8 +79,15 @@ build_bench() {
 }
 
 raw=$ITD_OUT/bench.raw
-: >"$raw"
 cols=()
+if [[ -n ${ITD_BENCH_RAW:-} ]]; then
+	# Tabulate a saved run (its bench.raw) again: no guest boots.
+	[[ $ITD_BENCH_RAW -ef $raw ]] || cp "$ITD_BENCH_RAW" "$raw"
+	read -r -a cols < <(awk '!s[$1]++ { printf "%s ", $1 } END { print "" }' "$raw")
+	guests=()
+else
+	: >"$raw"
+fi
 for g in "${guests[@]}"; do
 	itd_guest "$g"
 	itd_guest_check
@@ -113,7 +121,8 @@ done
 # Per guest and measurement: median and range of the samples, and the
 # ratio to the floor: the floor's time per operation over ours (below 1:
 # slower than the floor), per round where both have as many samples (the
-# rounds interleave), else of the medians, with the range the extremes allow.
+# rounds interleave), else of the medians, with the range the floor's and
+# ours allow together.
 tsv=$ITD_OUT/bench.tsv
 awk '
 function sort(a, n,   i, j, t) {
@@ -165,8 +174,10 @@ END {
 
 # The table.  With a BASE, each row with a floor is compared by its ratio
 # (the floor, measured in the same boot, cancels the host's speed) and
-# marked when the move exceeds the larger of the two runs' ratio ranges.
-# Rows without a floor measure the host and QEMU: shown, not compared.
+# marked when the two runs' ratio ranges do not overlap: every round of one
+# run lies beyond every round of the other, a move larger than the spread
+# either run measured.  Rows without a floor measure the host and QEMU:
+# shown, not compared.
 awk -F'\t' -v base="$base" -v cols="${cols[*]}" '
 function si(x) {
 	if (x >= 1e6) return sprintf("%.3gM", x / 1e6)
@@ -202,10 +213,8 @@ END {
 			if (rat[k] != "-")
 				cell = cell sprintf(" x%.2f", rat[k])
 			if (base != "" && rat[k] != "-" && (k in bv)) {
-				sp = bhi[k] - blo[k]
-				if (rhi[k] - rlo[k] > sp) sp = rhi[k] - rlo[k]
 				d = rat[k] - bv[k]
-				if ((d > 0 ? d : -d) > sp && bv[k] > 0) {
+				if ((rlo[k] > bhi[k] || rhi[k] < blo[k]) && bv[k] > 0) {
 					cell = cell sprintf(" !%+.0f%%", 100 * d / bv[k])
 					moved++
 				}
@@ -225,6 +234,6 @@ END {
 	for (i = 1; i <= nf; i++)
 		printf "#   floor %s:%s\n", fo[i], f[fo[i]]
 	if (base != "")
-		printf "# vs %s: %d cell(s) whose ratio moved by more than either run'"'"'s ratio range (marked !)\n", base, moved
+		printf "# vs %s: %d cell(s) whose ratio moved by more than the runs'"'"' spread (marked !)\n", base, moved
 }' ${base:+"$base"} "$tsv" | tee "$ITD_OUT/bench.txt"
 itd_log "bench: $(itd_elapsed "$t0") s; table in $ITD_OUT/bench.txt, data in $tsv"
