@@ -83,6 +83,7 @@ struct acc {
 /* Run @body for secs / b->slices (or @max runs) more, into *@a. */
 #define SLICE(a, max, body)                                                  \
 	do {                                                                  \
+		struct acc *__a = (a);                                        \
 		unsigned long __n = 0;                                        \
 		double __t0 = now(), __t;                                     \
 		do {                                                          \
@@ -90,8 +91,8 @@ struct acc {
 			__n++;                                                \
 			__t = now() - __t0;                                   \
 		} while (__t < secs / b->slices && __n < (max));              \
-		(a)->n += __n;                                                \
-		(a)->t += __t;                                                \
+		__a->n += __n;                                                \
+		__a->t += __t;                                                \
 	} while (0)
 
 /* BAR0 of the device behind @fd, mapped from sysfs; NULL when it cannot be. */
