@@ -162,6 +162,29 @@ int itd_group_devices(struct device *dev)
 	return n;
 }
 
+/**
+ * itd_iommu_isolated() - may a translating mode take this device?
+ * @dev: the device
+ *
+ * The OWNED and IOMMUFD modes fire DMA at addresses the caller names.  That
+ * is safe only where an IOMMU translates every one of them, for this device
+ * alone: an IOMMU driver manages the device (&device.iommu is set; VFIO's
+ * no-IOMMU mode gives a device a group without one, and since Linux 7.0 a
+ * kernel with CONFIG_IOMMUFD_NOIOMMU lets iommufd_device_bind() take a
+ * device with neither), and its IOMMU group holds no other device.
+ * Without this check, an IOVA would be a raw physical address.
+ *
+ * Return: 0, or -EOPNOTSUPP when the device has no IOMMU or shares its group.
+ */
+int itd_iommu_isolated(struct device *dev)
+{
+	if (!device_iommu_mapped(dev) || !dev->iommu)
+		return -EOPNOTSUPP;
+	if (itd_group_devices(dev) != 1)
+		return -EOPNOTSUPP;
+	return 0;
+}
+
 static int itd_get_info(struct itd_file *f, struct iommu_testdev_info *cmd)
 {
 	struct itd_dev *idev = f->idev;
@@ -194,7 +217,7 @@ static int itd_get_info(struct itd_file *f, struct iommu_testdev_info *cmd)
 	group = iommu_group_get(dev);
 	cmd->group_id = group ? iommu_group_id(group) : -1;
 	iommu_group_put(group);
-	if (group && itd_group_devices(dev) == 1) {
+	if (!itd_iommu_isolated(dev)) {
 		cmd->caps |= IOMMU_TESTDEV_CAP_OWNED;
 		if (IS_ENABLED(CONFIG_IOMMUFD))
 			cmd->caps |= IOMMU_TESTDEV_CAP_IOMMUFD;
@@ -289,6 +312,10 @@ static int itd_dma_translated(struct itd_dev *idev,
 
 	if (cmd->flags & IOMMU_TESTDEV_DMA_F_REPLAY)
 		return -EINVAL;
+	/* Checked on entry to the mode too: never DMA at a raw address. */
+	rc = itd_iommu_isolated(itd_to_dev(idev));
+	if (rc)
+		return rc;
 	if (cmd->op != IOMMU_TESTDEV_DMA_COPY && cmd->src_iova)
 		return -EINVAL;
 	if (check_add_overflow(cmd->iova, (u64)cmd->length - 1, &last))

@@ -194,6 +194,7 @@ static inline struct device *itd_to_dev(struct itd_dev *idev)
 u32 itd_domain_type(struct iommu_domain *domain);
 int itd_require_mode(struct itd_file *f, u32 mode);
 int itd_group_devices(struct device *dev);
+int itd_iommu_isolated(struct device *dev);
 void itd_teardown_mode(struct itd_dev *idev);
 int itd_resv_check(struct itd_dev *idev, u64 iova, u64 len);
 int itd_resv_load(struct itd_dev *idev);

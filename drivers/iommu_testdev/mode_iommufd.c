@@ -43,6 +43,10 @@ int itd_iommufd_bind(struct itd_file *f,
 	rc = itd_require_mode(f, IOMMU_TESTDEV_MODE_DMA_API);
 	if (rc)
 		goto out;
+	/* iommufd may bind a device without an IOMMU (IOMMUFD_NOIOMMU). */
+	rc = itd_iommu_isolated(itd_to_dev(idev));
+	if (rc)
+		goto out;
 	ifd = iommufd_device_bind(ictx, itd_to_dev(idev), &id);
 	if (IS_ERR(ifd)) {
 		rc = PTR_ERR(ifd);

@@ -35,8 +35,8 @@ int itd_owned_attach(struct itd_file *f,
 	if (rc)
 		goto out;
 	/* iommu_attach_device() wants the group to itself. */
-	rc = -EOPNOTSUPP;
-	if (itd_group_devices(dev) != 1)
+	rc = itd_iommu_isolated(dev);
+	if (rc)
 		goto out;
 	rc = iommu_device_claim_dma_owner(dev, f);
 	if (rc)

@@ -86,8 +86,13 @@ enum iommu_testdev_domain_type {
 #define IOMMU_TESTDEV_CAP_COPY		(1U << 1) /* device reads memory */
 #define IOMMU_TESTDEV_CAP_DEV_VERIFY	(1U << 2) /* device checks the oracle */
 #define IOMMU_TESTDEV_CAP_FAULT_STATUS	(1U << 3) /* device reports faults */
-#define IOMMU_TESTDEV_CAP_OWNED		(1U << 4) /* owned paging domains */
-#define IOMMU_TESTDEV_CAP_IOMMUFD	(1U << 5) /* kernel has IOMMUFD */
+/*
+ * OWNED: an IOMMU translates the device's DMA and its IOMMU group holds no
+ * other device.  IOMMUFD: the same, and the kernel has IOMMUFD.  Without
+ * them the driver refuses both modes, whatever iommufd would accept.
+ */
+#define IOMMU_TESTDEV_CAP_OWNED		(1U << 4)
+#define IOMMU_TESTDEV_CAP_IOMMUFD	(1U << 5)
 
 /* Every DMA writes this 32-bit value, little-endian, repeated. */
 #define IOMMU_TESTDEV_PATTERN		0x12345678U
