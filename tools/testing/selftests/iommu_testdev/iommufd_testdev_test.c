@@ -632,4 +632,99 @@ TEST_F(iommufd, fault_record)
 				   name, IOVA + 0x40, text);
 }
 
+/* The physical address of a byte of this process's memory (root: pagemap). */
+static __u64 self_phys(void *p)
+{
+	size_t pg = itd_page_size();
+	__u64 e = 0;
+	int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return 0;
+	if (pread(fd, &e, sizeof(e), (uintptr_t)p / pg * sizeof(e)) !=
+	    sizeof(e))
+		e = 0;
+	close(fd);
+	if (!(e & (1ULL << 63)))	/* not present */
+		return 0;
+	return (e & ((1ULL << 55) - 1)) * pg + (uintptr_t)p % pg;
+}
+
+/*
+ * A device without an IOMMU.  Since Linux 7.0 a kernel with
+ * CONFIG_IOMMUFD_NOIOMMU (VFIO no-IOMMU with the device cdev) lets
+ * iommufd_device_bind() take such a device, and every IOVA would be a raw
+ * physical address.  The driver must refuse the bind and every DMA at an
+ * address the caller names: aimed at the physical address of the test's
+ * own buffer, nothing may land there.  The control: the DMA API, which picks
+ * the address itself, still lands in the same buffer.
+ */
+TEST(noiommu_bind_refused)
+{
+	struct iommu_testdev_iommufd_bind b = { .size = sizeof(b) };
+	struct iommu_testdev_owned_attach oa;
+	size_t pg = itd_page_size();
+	struct iommu_testdev_info info;
+	struct iommu_testdev_dma d;
+	struct itd_tbuf buf;
+	__u32 ioas, pt;
+	int fd, ifd, rc;
+	__u64 phys;
+
+	if (!itd_fixture_open(_metadata, &fd))
+		SKIP(return, ITD_NO_DEVICE_MSG);
+	ASSERT_EQ(0, _test_cmd_get_info(fd, &info));
+	if (info.domain_type != IOMMU_TESTDEV_DOMAIN_NONE)
+		SKIP(return, "the device has an IOMMU (domain %s)",
+		     itd_domain_name(info.domain_type));
+	ASSERT_EQ(0, info.caps & (IOMMU_TESTDEV_CAP_OWNED |
+				  IOMMU_TESTDEV_CAP_IOMMUFD));
+	ifd = open("/dev/iommu", O_RDWR | O_CLOEXEC);
+	if (ifd < 0)
+		SKIP(return, "no /dev/iommu: kernel has no IOMMUFD");
+	ASSERT_EQ(0, ioas_alloc(ifd, &ioas));
+	ASSERT_EQ(0, itd_buf_new(fd, ITD_BUF_USER, 4 * pg, 0, &buf));
+	phys = self_phys(buf.p);
+	ASSERT_NE(0, phys) TH_LOG("no physical address in /proc/self/pagemap");
+
+	/* The control: the DMA API's own address lands in the buffer. */
+	ASSERT_EQ(0, _test_cmd_dma_write(fd, 0, 64, buf.id, 100,
+					 IOMMU_TESTDEV_DMA_F_CANARY, &d))
+		TH_LOG("DMA_API DMA: %s", strerror(errno));
+	ASSERT_EQ(IOMMU_TESTDEV_STATUS_OK, d.out_status);
+	ASSERT_EQ(IOMMU_TESTDEV_DMA_LANDED | IOMMU_TESTDEV_DMA_TOUCHED |
+		  IOMMU_TESTDEV_DMA_CANARY_OK,
+		  d.out_flags & ~IOMMU_TESTDEV_DMA_DEV_VERIFIED);
+	ASSERT_EQ(-1, itd_check_pattern(buf.p + 100, 64, 0));
+
+	memset(buf.p, IOMMU_TESTDEV_CANARY, buf.len);
+	b.iommufd = ifd;
+	rc = ioctl(fd, IOMMU_TESTDEV_IOMMUFD_BIND, &b);
+	if (!rc) {
+		/* The hole: attach, and aim at the buffer's physical address. */
+		pt = ioas;
+		rc = itd_attach(fd, &pt, false);
+		TH_LOG("bound a device without an IOMMU; attach: %s",
+		       rc ? strerror(errno) : "ok");
+		rc = _test_cmd_dma_write(fd, phys, 64, buf.id, 0, 0, &d);
+		TH_LOG("DMA at physical %#llx: %s, status %u, flags %#x",
+		       (unsigned long long)phys, rc ? strerror(errno) : "ran",
+		       d.out_status, d.out_flags);
+		rc = 0;
+	}
+	EXPECT_EQ(-1, rc);
+	EXPECT_EQ(EOPNOTSUPP, errno);
+	/* Still in the DMA_API mode: no DMA at an address the caller names. */
+	EXPECT_EQ(-1, _test_cmd_dma_write(fd, phys, 64, buf.id, 0, 0, &d));
+	EXPECT_EQ(-1, itd_check_fill(buf.p, buf.len, IOMMU_TESTDEV_CANARY))
+		TH_LOG("a DMA reached the buffer at physical %#llx",
+		       (unsigned long long)phys);
+	/* Nor an owned domain. */
+	EXPECT_EQ(-1, _test_cmd_owned_attach(fd, &oa));
+	EXPECT_EQ(EOPNOTSUPP, errno);
+	itd_buf_del(fd, &buf);
+	close(fd);
+	close(ifd);
+}
+
 TEST_HARNESS_MAIN
