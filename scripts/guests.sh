@@ -53,6 +53,9 @@ ITD_GUESTS_73="arm64-smmuv3-7.3 x86_64-vtd-7.3 arm64-smmuv3-acpi-7.3
 ITD_GUESTS_DEBUG="arm64-smmuv3-debug-7.3"
 # The legacy group: bookworm's QEMU 7.2, whose only engine is edu.
 ITD_GUESTS_LEGACY="arm64-smmuv3-qemu72 x86_64-vtd-qemu72 x86_64-amd-iommu-qemu72"
+# No IOMMU at all, on a 7.3 kernel whose iommufd binds such a device
+# (IOMMUFD_NOIOMMU): the driver must refuse it (issue 12).
+ITD_GUESTS_73+=" x86_64-noiommu-7.3"
 # Run by name only: the x86 debug kernels are slow enough under TCG that
 # the hardening tests' timeouts do not hold when guests share the host, and
 # virtio-iommu's unmap allocates, so fail_nth makes dma-iommu WARN there.
@@ -228,6 +231,13 @@ itd_guest() {
 		G_HOTPLUG='' G_ROOTPORT=1
 		# Races where lockdep and KASAN watch: vCPUs in parallel.
 		G_ICOUNT=0
+		;;
+	# --- no IOMMU ---
+	x86_64-noiommu-7.3)  # iommufd.noiommu_bind_refused; everything else SKIPs or runs on dma-direct
+		G_ARCH=x86_64
+		G_QEMU=(-M "$X86_Q35")
+		# 7.3 with VFIO_NOIOMMU and the device cdev: IOMMUFD_NOIOMMU=y.
+		G_KERNEL=custom:x86_64-iommufd@7.3
 		;;
 	*)
 		itd_die "unknown guest '$1' (known: ${ITD_GUESTS_ALL//[[:space:]]/ } $ITD_GUESTS_EXTRA)"
