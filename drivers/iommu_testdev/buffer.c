@@ -99,13 +99,14 @@ static int itd_buf_pages(struct itd_buf *buf)
 
 /**
  * itd_buf_alloc() - IOMMU_TESTDEV_BUF_ALLOC
- * @f: the calling file
- * @cmd: the request
+ * @ucmd: the call: @ucmd->f is the calling file; @ucmd->cmd is the request
  *
  * Return: 0 or a negative errno.
  */
-int itd_buf_alloc(struct itd_file *f, struct iommu_testdev_buf_alloc *cmd)
+int itd_buf_alloc(struct itd_ucmd *ucmd)
 {
+	struct iommu_testdev_buf_alloc *cmd = ucmd->cmd;
+	struct itd_file *f = ucmd->f;
 	bool pin = cmd->flags & IOMMU_TESTDEV_BUF_PIN;
 	struct itd_buf *buf;
 	u64 end;
@@ -171,16 +172,17 @@ err_bytes:
 
 /**
  * itd_buf_free() - IOMMU_TESTDEV_BUF_FREE
- * @f: the calling file
- * @cmd: the request
+ * @ucmd: the call: @ucmd->f is the calling file; @ucmd->cmd is the request
  *
  * A buffer still mapped in an owned domain stays: EBUSY.  An mmap of it
  * keeps the pages until munmap.
  *
  * Return: 0 or a negative errno.
  */
-int itd_buf_free(struct itd_file *f, struct iommu_testdev_buf_free *cmd)
+int itd_buf_free(struct itd_ucmd *ucmd)
 {
+	struct iommu_testdev_buf_free *cmd = ucmd->cmd;
+	struct itd_file *f = ucmd->f;
 	struct itd_buf *buf;
 	int rc = 0;
 

@@ -185,8 +185,10 @@ int itd_iommu_isolated(struct device *dev)
 	return 0;
 }
 
-static int itd_get_info(struct itd_file *f, struct iommu_testdev_info *cmd)
+static int itd_get_info(struct itd_ucmd *ucmd)
 {
+	struct iommu_testdev_info *cmd = ucmd->cmd;
+	struct itd_file *f = ucmd->f;
 	struct itd_dev *idev = f->idev;
 	struct device *dev = itd_to_dev(idev);
 	struct iommu_group *group;
@@ -354,13 +356,15 @@ static int itd_dma_translated(struct itd_dev *idev,
 
 /**
  * itd_dma() - IOMMU_TESTDEV_DMA: validate, then let the mode resolve it
- * @f: the calling file
- * @cmd: the request; its out_* fields are filled
+ * @ucmd: the call: @ucmd->f is the calling file; @ucmd->cmd is the
+ *        request, whose out_* fields are filled
  *
  * Return: 0 when the DMA ran (its verdict is in @cmd), else a negative errno.
  */
-int itd_dma(struct itd_file *f, struct iommu_testdev_dma *cmd)
+int itd_dma(struct itd_ucmd *ucmd)
 {
+	struct iommu_testdev_dma *cmd = ucmd->cmd;
+	struct itd_file *f = ucmd->f;
 	struct itd_dev *idev = f->idev;
 	struct itd_buf *dst = NULL, *src = NULL;
 	int rc;
@@ -457,8 +461,11 @@ void itd_teardown_mode(struct itd_dev *idev)
 /*
  * The ioctl table.  @size is the kernel's struct, @min_size the first
  * release of it: a caller's struct may be anywhere from @min_size up.
+ * Every handler has the one type of &itd_ioctl.fn, called without a cast;
+ * the buffer below must hold each struct, which ITD_IOCTL() checks at
+ * build time.
  */
-union itd_ucmd {
+union itd_ucmd_buf {
 	struct iommu_testdev_info info;
 	struct iommu_testdev_buf_alloc buf_alloc;
 	struct iommu_testdev_buf_free buf_free;
@@ -471,52 +478,55 @@ union itd_ucmd {
 	struct iommu_testdev_iommufd_attach attach;
 };
 
-struct itd_ioctl_op {
+struct itd_ioctl {
 	unsigned int size;
 	unsigned int min_size;
-	int (*fn)(struct itd_file *f, void *cmd);
+	int (*fn)(struct itd_ucmd *ucmd);
 };
 
-#define ITD_OP(_ioctl, _fn, _struct, _last)				\
+#define ITD_IOCTL(_ioctl, _fn, _struct, _last)				\
 	[_IOC_NR(_ioctl)] = {						\
-		.size = sizeof(_struct),				\
+		.size = sizeof(_struct) +				\
+			BUILD_BUG_ON_ZERO(sizeof(union itd_ucmd_buf) <	\
+					  sizeof(_struct)),		\
 		.min_size = offsetofend(_struct, _last),		\
-		.fn = (int (*)(struct itd_file *, void *))(_fn),	\
+		.fn = _fn,						\
 	}
 
-static const struct itd_ioctl_op itd_ops[] = {
-	ITD_OP(IOMMU_TESTDEV_GET_INFO, itd_get_info,
-	       struct iommu_testdev_info, aperture_end),
-	ITD_OP(IOMMU_TESTDEV_BUF_ALLOC, itd_buf_alloc,
-	       struct iommu_testdev_buf_alloc, out_mmap_offset),
-	ITD_OP(IOMMU_TESTDEV_BUF_FREE, itd_buf_free,
-	       struct iommu_testdev_buf_free, __reserved),
-	ITD_OP(IOMMU_TESTDEV_DMA, itd_dma,
-	       struct iommu_testdev_dma, __reserved),
-	ITD_OP(IOMMU_TESTDEV_OWNED_ATTACH, itd_owned_attach,
-	       struct iommu_testdev_owned_attach, out_aperture_end),
-	ITD_OP(IOMMU_TESTDEV_OWNED_DETACH, itd_owned_detach,
-	       struct iommu_testdev_cmd, flags),
-	ITD_OP(IOMMU_TESTDEV_MAP, itd_owned_map,
-	       struct iommu_testdev_map, iova),
-	ITD_OP(IOMMU_TESTDEV_UNMAP, itd_owned_unmap,
-	       struct iommu_testdev_unmap, length),
-	ITD_OP(IOMMU_TESTDEV_IOMMUFD_BIND, itd_iommufd_bind,
-	       struct iommu_testdev_iommufd_bind, out_dev_id),
-	ITD_OP(IOMMU_TESTDEV_IOMMUFD_ATTACH, itd_iommufd_attach,
-	       struct iommu_testdev_iommufd_attach, __reserved),
-	ITD_OP(IOMMU_TESTDEV_IOMMUFD_DETACH, itd_iommufd_detach,
-	       struct iommu_testdev_cmd, flags),
-	ITD_OP(IOMMU_TESTDEV_IOMMUFD_UNBIND, itd_iommufd_unbind,
-	       struct iommu_testdev_cmd, flags),
+static const struct itd_ioctl itd_ioctls[] = {
+	ITD_IOCTL(IOMMU_TESTDEV_GET_INFO, itd_get_info,
+		  struct iommu_testdev_info, aperture_end),
+	ITD_IOCTL(IOMMU_TESTDEV_BUF_ALLOC, itd_buf_alloc,
+		  struct iommu_testdev_buf_alloc, out_mmap_offset),
+	ITD_IOCTL(IOMMU_TESTDEV_BUF_FREE, itd_buf_free,
+		  struct iommu_testdev_buf_free, __reserved),
+	ITD_IOCTL(IOMMU_TESTDEV_DMA, itd_dma,
+		  struct iommu_testdev_dma, __reserved),
+	ITD_IOCTL(IOMMU_TESTDEV_OWNED_ATTACH, itd_owned_attach,
+		  struct iommu_testdev_owned_attach, out_aperture_end),
+	ITD_IOCTL(IOMMU_TESTDEV_OWNED_DETACH, itd_owned_detach,
+		  struct iommu_testdev_cmd, flags),
+	ITD_IOCTL(IOMMU_TESTDEV_MAP, itd_owned_map,
+		  struct iommu_testdev_map, iova),
+	ITD_IOCTL(IOMMU_TESTDEV_UNMAP, itd_owned_unmap,
+		  struct iommu_testdev_unmap, length),
+	ITD_IOCTL(IOMMU_TESTDEV_IOMMUFD_BIND, itd_iommufd_bind,
+		  struct iommu_testdev_iommufd_bind, out_dev_id),
+	ITD_IOCTL(IOMMU_TESTDEV_IOMMUFD_ATTACH, itd_iommufd_attach,
+		  struct iommu_testdev_iommufd_attach, __reserved),
+	ITD_IOCTL(IOMMU_TESTDEV_IOMMUFD_DETACH, itd_iommufd_detach,
+		  struct iommu_testdev_cmd, flags),
+	ITD_IOCTL(IOMMU_TESTDEV_IOMMUFD_UNBIND, itd_iommufd_unbind,
+		  struct iommu_testdev_cmd, flags),
 };
 
 static long itd_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
 	struct itd_file *f = file->private_data;
 	void __user *uarg = (void __user *)arg;
-	const struct itd_ioctl_op *op;
-	union itd_ucmd ucmd;
+	const struct itd_ioctl *op;
+	union itd_ucmd_buf buf;
+	struct itd_ucmd ucmd = { .f = f, .cmd = &buf };
 	unsigned int nr;
 	u32 usize;
 	int rc;
@@ -525,9 +535,9 @@ static long itd_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	    _IOC_SIZE(cmd))
 		return -ENOTTY;
 	nr = _IOC_NR(cmd);
-	if (nr >= ARRAY_SIZE(itd_ops) || !itd_ops[nr].fn)
+	if (nr >= ARRAY_SIZE(itd_ioctls) || !itd_ioctls[nr].fn)
 		return -ENOTTY;
-	op = &itd_ops[array_index_nospec(nr, ARRAY_SIZE(itd_ops))];
+	op = &itd_ioctls[array_index_nospec(nr, ARRAY_SIZE(itd_ioctls))];
 
 	if (get_user(usize, (u32 __user *)uarg))
 		return -EFAULT;
@@ -535,14 +545,14 @@ static long itd_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return -EINVAL;
 	if (usize > PAGE_SIZE)
 		return -E2BIG;
-	rc = copy_struct_from_user(&ucmd, op->size, uarg, usize);
+	rc = copy_struct_from_user(&buf, op->size, uarg, usize);
 	if (rc)
 		return rc;
 
-	rc = op->fn(f, &ucmd);
+	rc = op->fn(&ucmd);
 	if (rc)
 		return rc;
-	if (copy_to_user(uarg, &ucmd, min_t(u32, usize, op->size)))
+	if (copy_to_user(uarg, &buf, min_t(u32, usize, op->size)))
 		return -EFAULT;
 	return 0;
 }

@@ -185,6 +185,21 @@ struct itd_file {
 	atomic64_t buf_bytes;
 };
 
+/**
+ * struct itd_ucmd - one ioctl call, as every ioctl handler takes it
+ * @f: the calling file
+ * @cmd: the caller's struct, copied in (the handler's own struct type, which
+ *       &union itd_ucmd_buf holds); copied back out when the handler
+ *       returns 0
+ *
+ * One handler type for every ioctl, as iommufd's &struct iommufd_ucmd: a
+ * kernel with CONFIG_CFI_CLANG calls each through the same prototype.
+ */
+struct itd_ucmd {
+	struct itd_file *f;
+	void *cmd;
+};
+
 static inline struct device *itd_to_dev(struct itd_dev *idev)
 {
 	return &idev->pdev->dev;
@@ -201,8 +216,8 @@ int itd_resv_load(struct itd_dev *idev);
 void itd_resv_drop(struct itd_dev *idev);
 
 /* buffer.c */
-int itd_buf_alloc(struct itd_file *f, struct iommu_testdev_buf_alloc *cmd);
-int itd_buf_free(struct itd_file *f, struct iommu_testdev_buf_free *cmd);
+int itd_buf_alloc(struct itd_ucmd *ucmd);
+int itd_buf_free(struct itd_ucmd *ucmd);
 struct itd_buf *itd_buf_get(struct itd_file *f, u32 id);
 void itd_buf_put(struct itd_buf *buf);
 void itd_buf_free_all(struct itd_file *f);
@@ -215,7 +230,7 @@ u32 itd_buf_check(struct itd_buf *buf, u64 offset, u64 len, bool canary,
 		  const u8 *want);
 
 /* The DMA ioctl: the common front, then the mode that resolves addresses. */
-int itd_dma(struct itd_file *f, struct iommu_testdev_dma *cmd);
+int itd_dma(struct itd_ucmd *ucmd);
 u32 itd_dma_check(struct iommu_testdev_dma *cmd, struct itd_buf *dst,
 		  struct itd_buf *src);
 int itd_dma_fire(struct itd_dev *idev, struct itd_dma_req *req,
@@ -226,43 +241,36 @@ int itd_dma_api_dma(struct itd_file *f, struct iommu_testdev_dma *cmd,
 		    struct itd_buf *dst, struct itd_buf *src);
 
 /* mode_owned.c */
-int itd_owned_attach(struct itd_file *f,
-		     struct iommu_testdev_owned_attach *cmd);
-int itd_owned_detach(struct itd_file *f, struct iommu_testdev_cmd *cmd);
-int itd_owned_map(struct itd_file *f, struct iommu_testdev_map *cmd);
-int itd_owned_unmap(struct itd_file *f, struct iommu_testdev_unmap *cmd);
+int itd_owned_attach(struct itd_ucmd *ucmd);
+int itd_owned_detach(struct itd_ucmd *ucmd);
+int itd_owned_map(struct itd_ucmd *ucmd);
+int itd_owned_unmap(struct itd_ucmd *ucmd);
 void itd_owned_teardown(struct itd_dev *idev);
 
 /* mode_iommufd.c */
 #if IS_ENABLED(CONFIG_IOMMUFD)
-int itd_iommufd_bind(struct itd_file *f,
-		     struct iommu_testdev_iommufd_bind *cmd);
-int itd_iommufd_attach(struct itd_file *f,
-		       struct iommu_testdev_iommufd_attach *cmd);
-int itd_iommufd_detach(struct itd_file *f, struct iommu_testdev_cmd *cmd);
-int itd_iommufd_unbind(struct itd_file *f, struct iommu_testdev_cmd *cmd);
+int itd_iommufd_bind(struct itd_ucmd *ucmd);
+int itd_iommufd_attach(struct itd_ucmd *ucmd);
+int itd_iommufd_detach(struct itd_ucmd *ucmd);
+int itd_iommufd_unbind(struct itd_ucmd *ucmd);
 void itd_iommufd_teardown(struct itd_dev *idev);
 #else
-static inline int itd_iommufd_bind(struct itd_file *f,
-				   struct iommu_testdev_iommufd_bind *cmd)
+static inline int itd_iommufd_bind(struct itd_ucmd *ucmd)
 {
 	return -EOPNOTSUPP;
 }
 
-static inline int itd_iommufd_attach(struct itd_file *f,
-				     struct iommu_testdev_iommufd_attach *cmd)
+static inline int itd_iommufd_attach(struct itd_ucmd *ucmd)
 {
 	return -EOPNOTSUPP;
 }
 
-static inline int itd_iommufd_detach(struct itd_file *f,
-				     struct iommu_testdev_cmd *cmd)
+static inline int itd_iommufd_detach(struct itd_ucmd *ucmd)
 {
 	return -EOPNOTSUPP;
 }
 
-static inline int itd_iommufd_unbind(struct itd_file *f,
-				     struct iommu_testdev_cmd *cmd)
+static inline int itd_iommufd_unbind(struct itd_ucmd *ucmd)
 {
 	return -EOPNOTSUPP;
 }

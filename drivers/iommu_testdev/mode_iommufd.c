@@ -17,14 +17,15 @@ MODULE_INFO(import_ns, "IOMMUFD");
 
 /**
  * itd_iommufd_bind() - IOMMU_TESTDEV_IOMMUFD_BIND
- * @f: the calling file, which becomes the owner
- * @cmd: the request
+ * @ucmd: the call: @ucmd->f is the calling file, which becomes the
+ *        owner; @ucmd->cmd is the request
  *
  * Return: 0 or a negative errno.
  */
-int itd_iommufd_bind(struct itd_file *f,
-		     struct iommu_testdev_iommufd_bind *cmd)
+int itd_iommufd_bind(struct itd_ucmd *ucmd)
 {
+	struct iommu_testdev_iommufd_bind *cmd = ucmd->cmd;
+	struct itd_file *f = ucmd->f;
 	struct itd_dev *idev = f->idev;
 	struct iommufd_device *ifd;
 	struct iommufd_ctx *ictx;
@@ -67,14 +68,15 @@ out:
 
 /**
  * itd_iommufd_attach() - IOMMU_TESTDEV_IOMMUFD_ATTACH
- * @f: the owner
- * @cmd: the request; @cmd->pt_id returns the attached HWPT
+ * @ucmd: the call: @ucmd->f is the owner; @ucmd->cmd is the request,
+ *        whose pt_id returns the attached HWPT
  *
  * Return: 0 or a negative errno.
  */
-int itd_iommufd_attach(struct itd_file *f,
-		       struct iommu_testdev_iommufd_attach *cmd)
+int itd_iommufd_attach(struct itd_ucmd *ucmd)
 {
+	struct iommu_testdev_iommufd_attach *cmd = ucmd->cmd;
+	struct itd_file *f = ucmd->f;
 	struct itd_dev *idev = f->idev;
 	bool replace = cmd->flags & IOMMU_TESTDEV_ATTACH_REPLACE;
 	u32 pt_id = cmd->pt_id;
@@ -116,13 +118,14 @@ static void itd_iommufd_do_detach(struct itd_dev *idev)
 /**
  * itd_iommufd_detach() - IOMMU_TESTDEV_IOMMUFD_DETACH: the device is
  * blocked until the next attach
- * @f: the owner
- * @cmd: the request
+ * @ucmd: the call: @ucmd->f is the owner; @ucmd->cmd is the request
  *
  * Return: 0 or a negative errno.
  */
-int itd_iommufd_detach(struct itd_file *f, struct iommu_testdev_cmd *cmd)
+int itd_iommufd_detach(struct itd_ucmd *ucmd)
 {
+	struct iommu_testdev_cmd *cmd = ucmd->cmd;
+	struct itd_file *f = ucmd->f;
 	struct itd_dev *idev = f->idev;
 	int rc;
 
@@ -155,13 +158,14 @@ void itd_iommufd_teardown(struct itd_dev *idev)
 
 /**
  * itd_iommufd_unbind() - IOMMU_TESTDEV_IOMMUFD_UNBIND
- * @f: the owner
- * @cmd: the request
+ * @ucmd: the call: @ucmd->f is the owner; @ucmd->cmd is the request
  *
  * Return: 0 or a negative errno.
  */
-int itd_iommufd_unbind(struct itd_file *f, struct iommu_testdev_cmd *cmd)
+int itd_iommufd_unbind(struct itd_ucmd *ucmd)
 {
+	struct iommu_testdev_cmd *cmd = ucmd->cmd;
+	struct itd_file *f = ucmd->f;
 	struct itd_dev *idev = f->idev;
 	int rc;
 

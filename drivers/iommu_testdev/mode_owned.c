@@ -12,14 +12,15 @@
 
 /**
  * itd_owned_attach() - IOMMU_TESTDEV_OWNED_ATTACH
- * @f: the calling file, which becomes the owner
- * @cmd: the request
+ * @ucmd: the call: @ucmd->f is the calling file, which becomes the
+ *        owner; @ucmd->cmd is the request
  *
  * Return: 0 or a negative errno.
  */
-int itd_owned_attach(struct itd_file *f,
-		     struct iommu_testdev_owned_attach *cmd)
+int itd_owned_attach(struct itd_ucmd *ucmd)
 {
+	struct iommu_testdev_owned_attach *cmd = ucmd->cmd;
+	struct itd_file *f = ucmd->f;
 	struct itd_dev *idev = f->idev;
 	struct device *dev = itd_to_dev(idev);
 	struct iommu_domain *domain;
@@ -108,13 +109,14 @@ void itd_owned_teardown(struct itd_dev *idev)
 
 /**
  * itd_owned_detach() - IOMMU_TESTDEV_OWNED_DETACH
- * @f: the owner
- * @cmd: the request
+ * @ucmd: the call: @ucmd->f is the owner; @ucmd->cmd is the request
  *
  * Return: 0 or a negative errno.
  */
-int itd_owned_detach(struct itd_file *f, struct iommu_testdev_cmd *cmd)
+int itd_owned_detach(struct itd_ucmd *ucmd)
 {
+	struct iommu_testdev_cmd *cmd = ucmd->cmd;
+	struct itd_file *f = ucmd->f;
 	struct itd_dev *idev = f->idev;
 	int rc;
 
@@ -159,13 +161,14 @@ static int itd_map_pages(struct itd_dev *idev, struct itd_buf *buf,
 
 /**
  * itd_owned_map() - IOMMU_TESTDEV_MAP
- * @f: the owner
- * @cmd: the request
+ * @ucmd: the call: @ucmd->f is the owner; @ucmd->cmd is the request
  *
  * Return: 0 or a negative errno.
  */
-int itd_owned_map(struct itd_file *f, struct iommu_testdev_map *cmd)
+int itd_owned_map(struct itd_ucmd *ucmd)
 {
+	struct iommu_testdev_map *cmd = ucmd->cmd;
+	struct itd_file *f = ucmd->f;
 	struct itd_dev *idev = f->idev;
 	struct iommu_domain *domain;
 	struct itd_buf *buf;
@@ -245,13 +248,15 @@ err_put:
 
 /**
  * itd_owned_unmap() - IOMMU_TESTDEV_UNMAP
- * @f: the owner
- * @cmd: the request; @cmd->length returns the bytes unmapped
+ * @ucmd: the call: @ucmd->f is the owner; @ucmd->cmd is the request,
+ *        whose length returns the bytes unmapped
  *
  * Return: 0 or a negative errno.
  */
-int itd_owned_unmap(struct itd_file *f, struct iommu_testdev_unmap *cmd)
+int itd_owned_unmap(struct itd_ucmd *ucmd)
 {
+	struct iommu_testdev_unmap *cmd = ucmd->cmd;
+	struct itd_file *f = ucmd->f;
 	struct itd_dev *idev = f->idev;
 	struct interval_tree_node *node;
 	u64 last, done = 0;
