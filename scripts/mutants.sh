@@ -20,9 +20,10 @@ D=drivers/iommu_testdev
 N=tools/testing/selftests/iommu_testdev/iommufd_nested_test.c
 
 # name @ file @ sed expression @ what a real driver bug of this kind is
-# [@ needs: itd (only iommu-testdev runs that code), debug (kmemleak),
-#  nested (a guest where iommufd nesting opens: arm64-smmuv3-nested-7.3),
-#  smmuv3 (an arm-smmuv3 guest), noiommu (a guest without an IOMMU)]
+# [@ needs: itd (only iommu-testdev runs that code), edu (only edu),
+#  debug (kmemleak), nested (a guest where iommufd nesting opens:
+#  arm64-smmuv3-nested-7.3), smmuv3 (an arm-smmuv3 guest), noiommu (a guest
+#  without an IOMMU)]
 # A file "cmdline" breaks the guest instead of the driver: the expression is
 # appended to the kernel command line (an IOMMU that did not probe, say).
 mutants=(
@@ -37,6 +38,7 @@ mutants=(
 	"canary-unchecked@$D/buffer.c@s/c->all_canary = false;/c->all_canary = true;/@bytes outside the target not checked"
 	"reset-forgotten@$D/engine_itd.c@s/\tp->valid = 0;/\tp->valid = p->valid;/@registers a reset cleared taken as still written@itd"
 	"noiommu-bind@$D/mode_iommufd.c@s/rc = itd_iommu_isolated(itd_to_dev(idev));/rc = 0;/@iommufd bind of a device without an IOMMU (run on x86_64-noiommu-7.3)@noiommu"
+	"copy-same-buffer@$D/iommu_testdev.c@s/if (src == dst)/if (0)/;s/rc = itd_buf_share(/rc = 0 \&\& itd_buf_share(/@COPY that reads the buffer it writes@edu"
 	"canary-bulk-unchecked@$D/buffer.c@s/if ((w\[0\] ^ c)/if (0 \&\& (w[0] ^ c)/@only the ends of a page checked for stray bytes"
 	# Stage 1 as the nested test (the guest) writes it, broken three ways.
 	"nested-cd-pointer@$N@s/(cd_ipa \& STE0_S1CTXPTR_MASK)/((cd_ipa + 64) \& STE0_S1CTXPTR_MASK)/@a vSTE whose S1ContextPtr misses the CD@nested"
@@ -59,6 +61,8 @@ for m in "${mutants[@]}"; do
 	case ${needs:-} in
 	itd) [[ $G_ENGINE == iommu-testdev* ]] ||
 		{ echo "# mutant $name: not applicable: $guest runs edu (iommu-testdev code)"; continue; } ;;
+	edu) [[ $G_ENGINE == edu* ]] ||
+		{ echo "# mutant $name: not applicable: $guest runs iommu-testdev (edu code; try QEMU 7.2)"; continue; } ;;
 	noiommu) [[ $guest == *noiommu* ]] ||
 		{ echo "# mutant $name: not applicable: $guest has an IOMMU (try x86_64-noiommu-7.3)"; continue; } ;;
 	debug) [[ $G_KERNEL == *debug* ]] ||

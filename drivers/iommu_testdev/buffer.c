@@ -6,9 +6,12 @@
  * them, never from an IOMMU page table, so a wrong translation cannot hide
  * behind a wrong oracle.
  */
+#include <linux/bsearch.h>
 #include <linux/highmem.h>
 #include <linux/mm.h>
+#include <linux/sched/mm.h>
 #include <linux/slab.h>
+#include <linux/sort.h>
 #include <linux/vmalloc.h>
 
 #include "itd.h"
@@ -329,7 +332,57 @@ static void itd_buf_walk(struct itd_buf *buf, u64 offset, u64 len,
 		kunmap_local(p);
 		pos += n;
 		len -= n;
+		/* A walk may cover a whole 1.5 GiB budget. */
+		cond_resched();
 	}
+}
+
+static int itd_pfn_cmp(const void *a, const void *b)
+{
+	unsigned long x = *(const unsigned long *)a;
+	unsigned long y = *(const unsigned long *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/**
+ * itd_buf_share() - do two byte ranges of buffers share a page?
+ * @a: one buffer
+ * @aoff: first byte of its range
+ * @alen: bytes, not 0
+ * @b: the other buffer, maybe @a
+ * @boff: first byte of its range
+ * @blen: bytes, not 0, at most the engine's largest DMA
+ *
+ * Pinned buffers of the same user memory are different buffers with the
+ * same pages, so the pages are compared, not the buffers.
+ *
+ * Return: 1 when they share a page, 0 when not, or -ENOMEM.
+ */
+int itd_buf_share(struct itd_buf *a, u64 aoff, u64 alen,
+		  struct itd_buf *b, u64 boff, u64 blen)
+{
+	unsigned long bfirst = boff >> PAGE_SHIFT;
+	unsigned long n = ((boff + blen - 1) >> PAGE_SHIFT) - bfirst + 1;
+	unsigned long first = aoff >> PAGE_SHIFT;
+	unsigned long last = (aoff + alen - 1) >> PAGE_SHIFT;
+	unsigned long *pfns, i, pfn;
+	int found = 0;
+
+	pfns = kmalloc_array(n, sizeof(*pfns), GFP_KERNEL);
+	if (!pfns)
+		return -ENOMEM;
+	for (i = 0; i < n; i++)
+		pfns[i] = page_to_pfn(b->pages[bfirst + i]);
+	sort(pfns, n, sizeof(*pfns), itd_pfn_cmp, NULL);
+	for (i = first; i <= last && !found; i++) {
+		pfn = page_to_pfn(a->pages[i]);
+		found = !!bsearch(&pfn, pfns, n, sizeof(*pfns), itd_pfn_cmp);
+		if (!(i & 1023))
+			cond_resched();
+	}
+	kfree(pfns);
+	return found;
 }
 
 static void itd_fill_fn(u8 *p, size_t n, u64 pos, void *arg)

@@ -271,35 +271,22 @@ int itd_dma_fire(struct itd_dev *idev, struct itd_dma_req *req, u32 *result,
  * itd_dma_check() - the CPU's look at the oracle after a DMA
  * @cmd: the DMA
  * @dst: the buffer that should have received the bytes
- * @src: COPY: the buffer the bytes came from, or NULL
- *
- * The expected bytes are the pattern, or for a COPY with a known source the
- * source's own bytes, read now (the device only read them).
+ * @want: COPY: the source's bytes as they were before the DMA, or NULL
+ *        for the pattern
  *
  * Return: IOMMU_TESTDEV_DMA_* out flags.
  */
 u32 itd_dma_check(struct iommu_testdev_dma *cmd, struct itd_buf *dst,
-		  struct itd_buf *src)
+		  const u8 *want)
 {
 	bool canary = cmd->flags & IOMMU_TESTDEV_DMA_F_CANARY;
-	u8 *want = NULL;
-	u32 flags;
 
-	if (src) {
-		want = kvmalloc(cmd->length, GFP_KERNEL);
-		/* Without memory for the copy, claim nothing landed. */
-		if (!want)
-			return 0;
-		itd_buf_read(src, cmd->src_offset, cmd->length, want);
-	}
-	flags = itd_buf_check(dst, cmd->buf_offset, cmd->length, canary, want);
-	kvfree(want);
-	return flags;
+	return itd_buf_check(dst, cmd->buf_offset, cmd->length, canary, want);
 }
 
 static int itd_dma_translated(struct itd_dev *idev,
 			      struct iommu_testdev_dma *cmd,
-			      struct itd_buf *dst, struct itd_buf *src)
+			      struct itd_buf *dst, const u8 *want)
 {
 	u64 mask = DMA_BIT_MASK(idev->dma_bits);
 	bool canary = cmd->flags & IOMMU_TESTDEV_DMA_F_CANARY;
@@ -350,7 +337,7 @@ static int itd_dma_translated(struct itd_dev *idev,
 		return rc;
 	cmd->out_status = rc;
 	if (dst)
-		cmd->out_flags |= itd_dma_check(cmd, dst, src);
+		cmd->out_flags |= itd_dma_check(cmd, dst, want);
 	return 0;
 }
 
@@ -366,7 +353,9 @@ int itd_dma(struct itd_ucmd *ucmd)
 	struct iommu_testdev_dma *cmd = ucmd->cmd;
 	struct itd_file *f = ucmd->f;
 	struct itd_dev *idev = f->idev;
+	bool canary = cmd->flags & IOMMU_TESTDEV_DMA_F_CANARY;
 	struct itd_buf *dst = NULL, *src = NULL;
+	u8 *want = NULL;
 	int rc;
 
 	if (cmd->flags & ~(IOMMU_TESTDEV_DMA_F_CANARY |
@@ -411,6 +400,27 @@ int itd_dma(struct itd_ucmd *ucmd)
 		rc = itd_buf_range(src, cmd->src_offset, cmd->length);
 		if (rc)
 			goto out;
+		/*
+		 * Nothing the device reads may be what it writes, nor what
+		 * the canary fill overwrites: the source is snapshotted
+		 * before the DMA and must not change under it.
+		 */
+		rc = -EINVAL;
+		if (src == dst)
+			goto out;
+		rc = itd_buf_share(dst, canary ? 0 : cmd->buf_offset,
+				   canary ? dst->length : cmd->length,
+				   src, cmd->src_offset, cmd->length);
+		if (rc) {
+			rc = rc < 0 ? rc : -EINVAL;
+			goto out;
+		}
+		/* The expected bytes; allocated before anything fires. */
+		rc = -ENOMEM;
+		want = kvmalloc(cmd->length, GFP_KERNEL);
+		if (!want)
+			goto out;
+		itd_buf_read(src, cmd->src_offset, cmd->length, want);
 	} else if (cmd->src_offset) {
 		rc = -EINVAL;
 		goto out;
@@ -424,12 +434,13 @@ int itd_dma(struct itd_ucmd *ucmd)
 	if (idev->owner && idev->owner != f)
 		goto unlock;
 	if (idev->mode == IOMMU_TESTDEV_MODE_DMA_API)
-		rc = itd_dma_api_dma(f, cmd, dst, src);
+		rc = itd_dma_api_dma(f, cmd, dst, src, want);
 	else
-		rc = itd_dma_translated(idev, cmd, dst, src);
+		rc = itd_dma_translated(idev, cmd, dst, want);
 unlock:
 	mutex_unlock(&idev->lock);
 out:
+	kvfree(want);
 	if (src)
 		itd_buf_put(src);
 	if (dst)

@@ -226,19 +226,21 @@ int itd_buf_range(struct itd_buf *buf, u64 offset, u64 len);
 phys_addr_t itd_buf_phys(struct itd_buf *buf, u64 offset, u64 len);
 void itd_buf_fill(struct itd_buf *buf, u64 offset, u64 len, u8 byte);
 void itd_buf_read(struct itd_buf *buf, u64 offset, u64 len, u8 *to);
+int itd_buf_share(struct itd_buf *a, u64 aoff, u64 alen,
+		  struct itd_buf *b, u64 boff, u64 blen);
 u32 itd_buf_check(struct itd_buf *buf, u64 offset, u64 len, bool canary,
 		  const u8 *want);
 
 /* The DMA ioctl: the common front, then the mode that resolves addresses. */
 int itd_dma(struct itd_ucmd *ucmd);
 u32 itd_dma_check(struct iommu_testdev_dma *cmd, struct itd_buf *dst,
-		  struct itd_buf *src);
+		  const u8 *want);
 int itd_dma_fire(struct itd_dev *idev, struct itd_dma_req *req,
 		 u32 *result, u32 *flags);
 
 /* mode_dma_api.c */
 int itd_dma_api_dma(struct itd_file *f, struct iommu_testdev_dma *cmd,
-		    struct itd_buf *dst, struct itd_buf *src);
+		    struct itd_buf *dst, struct itd_buf *src, const u8 *want);
 
 /* mode_owned.c */
 int itd_owned_attach(struct itd_ucmd *ucmd);

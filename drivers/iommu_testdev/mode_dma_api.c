@@ -12,12 +12,14 @@
 struct itd_dma_map {
 	struct sg_table sgt;
 	dma_addr_t iova;
+	enum dma_data_direction dir;
 	bool mapped;
 };
 
 /* Map a byte range of a buffer as one DMA segment. */
 static int itd_dma_map_range(struct device *dev, struct itd_buf *buf,
-			     u64 offset, u32 len, struct itd_dma_map *m)
+			     u64 offset, u32 len, enum dma_data_direction dir,
+			     struct itd_dma_map *m)
 {
 	unsigned long first = offset >> PAGE_SHIFT;
 	unsigned long last = (offset + len - 1) >> PAGE_SHIFT;
@@ -28,16 +30,17 @@ static int itd_dma_map_range(struct device *dev, struct itd_buf *buf,
 				       len, GFP_KERNEL);
 	if (rc)
 		return rc;
-	rc = dma_map_sgtable(dev, &m->sgt, DMA_BIDIRECTIONAL, 0);
+	rc = dma_map_sgtable(dev, &m->sgt, dir, 0);
 	if (rc)
 		goto err_free;
 	/* Without an IOMMU, scattered pages stay scattered: one DMA can't. */
 	if (m->sgt.nents != 1) {
-		dma_unmap_sgtable(dev, &m->sgt, DMA_BIDIRECTIONAL, 0);
+		dma_unmap_sgtable(dev, &m->sgt, dir, 0);
 		rc = -EINVAL;
 		goto err_free;
 	}
 	m->iova = sg_dma_address(m->sgt.sgl);
+	m->dir = dir;
 	m->mapped = true;
 	return 0;
 
@@ -50,7 +53,7 @@ static void itd_dma_unmap_range(struct device *dev, struct itd_dma_map *m)
 {
 	if (!m->mapped)
 		return;
-	dma_unmap_sgtable(dev, &m->sgt, DMA_BIDIRECTIONAL, 0);
+	dma_unmap_sgtable(dev, &m->sgt, m->dir, 0);
 	sg_free_table(&m->sgt);
 	m->mapped = false;
 }
@@ -82,12 +85,13 @@ static bool itd_replay_safe(struct itd_dev *idev)
  * @cmd: the request; @cmd->iova and @cmd->src_iova are outputs
  * @dst: the buffer written (required)
  * @src: COPY: the buffer read
+ * @want: COPY: @src's bytes before the DMA
  *
  * Context: &itd_dev.lock held.
  * Return: 0 when the DMA ran, else a negative errno.
  */
 int itd_dma_api_dma(struct itd_file *f, struct iommu_testdev_dma *cmd,
-		    struct itd_buf *dst, struct itd_buf *src)
+		    struct itd_buf *dst, struct itd_buf *src, const u8 *want)
 {
 	struct itd_dev *idev = f->idev;
 	struct device *dev = itd_to_dev(idev);
@@ -112,12 +116,13 @@ int itd_dma_api_dma(struct itd_file *f, struct iommu_testdev_dma *cmd,
 	/* CPU writes first: dma_map hands the memory to the device. */
 	if (canary)
 		itd_buf_fill(dst, 0, dst->length, IOMMU_TESTDEV_CANARY);
-	rc = itd_dma_map_range(dev, dst, cmd->buf_offset, cmd->length, &dm);
+	rc = itd_dma_map_range(dev, dst, cmd->buf_offset, cmd->length,
+			       DMA_FROM_DEVICE, &dm);
 	if (rc)
 		return rc;
 	if (src) {
 		rc = itd_dma_map_range(dev, src, cmd->src_offset, cmd->length,
-				       &sm);
+				       DMA_TO_DEVICE, &sm);
 		if (rc)
 			goto out;
 		req.src_iova = sm.iova;
@@ -134,7 +139,7 @@ int itd_dma_api_dma(struct itd_file *f, struct iommu_testdev_dma *cmd,
 	cmd->out_status = rc;
 	cmd->iova = req.iova;
 	cmd->src_iova = req.src_iova;
-	cmd->out_flags |= itd_dma_check(cmd, dst, src);
+	cmd->out_flags |= itd_dma_check(cmd, dst, want);
 	rc = 0;
 
 	if (replay) {

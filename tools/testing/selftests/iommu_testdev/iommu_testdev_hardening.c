@@ -272,9 +272,11 @@ TEST_F(uapi, dma_fields)
 {
 	struct iommu_testdev_dma d;
 	struct itd_tbuf b;
-	__u32 id, max = self->info.max_length;
+	__u32 id, id2, max = self->info.max_length;
 
 	ASSERT_EQ(0, _test_cmd_buf_alloc(self->fd, 0, self->pg, 0, &id, NULL,
+					 NULL));
+	ASSERT_EQ(0, _test_cmd_buf_alloc(self->fd, 0, self->pg, 0, &id2, NULL,
 					 NULL));
 #define DMA(...) itd_dma_init(&d, IOMMU_TESTDEV_DMA_WRITE, 0, 0, 4, id, 0)
 	DMA();
@@ -327,15 +329,68 @@ TEST_F(uapi, dma_fields)
 		DMA();
 		d.op = IOMMU_TESTDEV_DMA_COPY;
 		d.flags = IOMMU_TESTDEV_DMA_F_REPLAY;
-		d.src_buf_id = id;
+		d.src_buf_id = id2;
 		test_err_dma(EOPNOTSUPP, &d);
 	}
 #undef DMA
 	test_cmd_buf_free(id);
+	test_cmd_buf_free(id2);
 	/* The valid form works: the bytes are where the test looks. */
 	ASSERT_EQ(0, itd_buf_new(self->fd, ITD_BUF_DRIVER, self->pg, 0, &b));
 	itd_expect_landed(_metadata, self->fd, &b, 0, 0, 4);
 	itd_buf_del(self->fd, &b);
+}
+
+/*
+ * COPY reads what it must not write: the same buffer, or pinned buffers
+ * of the same user memory, where the canary fill or the DMA itself would
+ * change the source.  Then the expected bytes could be there with no DMA
+ * at all.  The control: aliases on pages the DMA does not touch.
+ */
+TEST_F(uapi, copy_overlap)
+{
+	struct itd_tbuf a, b;
+	struct iommu_testdev_dma d;
+	__u8 *p;
+
+	if (!(self->info.caps & IOMMU_TESTDEV_CAP_COPY)) {
+		if (!itd_fixture_reopen(_metadata, &self->fd,
+					IOMMU_TESTDEV_CAP_COPY))
+			SKIP(return, ITD_NO_READER_MSG);
+		test_cmd_get_info(&self->info);
+	}
+	ASSERT_EQ(0, itd_buf_new(self->fd, ITD_BUF_USER, 2 * self->pg, 0, &a));
+	p = a.p;
+	memset(p, 0x11, a.len);
+	/* The same buffer, disjoint ranges, with and without the canary. */
+	itd_dma_init(&d, IOMMU_TESTDEV_DMA_COPY, IOMMU_TESTDEV_DMA_F_CANARY, 0,
+		     64, a.id, self->pg);
+	d.src_buf_id = a.id;
+	test_err_dma(EINVAL, &d);
+	d.flags = 0;
+	test_err_dma(EINVAL, &d);
+	/* A second pin of the same memory: another id, the same pages. */
+	b = a;
+	ASSERT_EQ(0, _test_cmd_buf_alloc(self->fd, IOMMU_TESTDEV_BUF_PIN, a.len,
+					 (uintptr_t)a.p, &b.id, NULL, NULL));
+	itd_dma_init(&d, IOMMU_TESTDEV_DMA_COPY, IOMMU_TESTDEV_DMA_F_CANARY, 0,
+		     64, b.id, self->pg);
+	d.src_buf_id = a.id;
+	test_err_dma(EINVAL, &d);	/* the canary fill covers the source */
+	d.src_offset = self->pg;
+	d.flags = 0;
+	test_err_dma(EINVAL, &d);	/* the DMA writes what it reads */
+	EXPECT_EQ(-1, itd_check_fill(p, a.len, 0x11));
+	/* The control: source page 0, destination page 1, no canary. */
+	itd_fill_pattern(p, 64);
+	d.src_offset = 0;
+	ASSERT_EQ(0, _test_cmd_dma(self->fd, &d)) TH_LOG("%s", strerror(errno));
+	ASSERT_EQ(IOMMU_TESTDEV_STATUS_OK, d.out_status);
+	ASSERT_EQ(IOMMU_TESTDEV_DMA_LANDED, d.out_flags);
+	ASSERT_EQ(0, memcmp(p + self->pg, p, 64));
+	EXPECT_EQ(-1, itd_check_fill(p + self->pg + 64, self->pg - 64, 0x11));
+	ASSERT_EQ(0, _test_cmd_buf_free(self->fd, b.id));
+	itd_buf_del(self->fd, &a);
 }
 
 TEST_F(uapi, owned_fields)
