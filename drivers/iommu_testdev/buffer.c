@@ -20,10 +20,13 @@ static void itd_buf_release(struct kref *ref)
 {
 	struct itd_buf *buf = container_of(ref, struct itd_buf, ref);
 
-	if (buf->pinned)
+	if (buf->pinned) {
 		unpin_user_pages_dirty_lock(buf->pages, buf->npages, true);
-	else
+		account_locked_vm(buf->mm, buf->npages, false);
+		mmdrop(buf->mm);
+	} else {
 		__free_pages(buf->pages[0], buf->order);
+	}
 	atomic64_sub(buf->length, &buf->file->buf_bytes);
 	kvfree(buf->pages);
 	kfree(buf);
@@ -68,6 +71,11 @@ static int itd_buf_pin(struct itd_buf *buf, u64 user_va)
 	unsigned long done = 0;
 	int rc;
 
+	/* Pinned pages count against RLIMIT_MEMLOCK, as vfio's and iommufd's. */
+	rc = account_locked_vm(current->mm, buf->npages, true);
+	if (rc)
+		return rc;
+
 	while (done < buf->npages) {
 		rc = pin_user_pages_fast(user_va + (done << PAGE_SHIFT),
 					 buf->npages - done,
@@ -75,11 +83,14 @@ static int itd_buf_pin(struct itd_buf *buf, u64 user_va)
 					 buf->pages + done);
 		if (rc <= 0) {
 			unpin_user_pages(buf->pages, done);
+			account_locked_vm(current->mm, buf->npages, false);
 			return rc ? rc : -EFAULT;
 		}
 		done += rc;
 		cond_resched();
 	}
+	mmgrab(current->mm);
+	buf->mm = current->mm;
 	buf->pinned = true;
 	return 0;
 }
@@ -259,11 +270,20 @@ int itd_buf_mmap(struct itd_file *f, struct vm_area_struct *vma)
 
 	if (vma->vm_pgoff > INT_MAX)
 		return -EINVAL;
-	buf = itd_buf_get(f, vma->vm_pgoff);
-	if (!buf)
-		return -ENOENT;
+	/*
+	 * Pinned user memory is the user's already.  No reference to it is
+	 * taken here: its last put takes the mmap lock, which is held.
+	 */
+	xa_lock(&f->bufs);
+	buf = xa_load(&f->bufs, vma->vm_pgoff);
+	rc = buf ? (buf->pinned ? -EINVAL : 0) : -ENOENT;
+	if (!rc)
+		kref_get(&buf->ref);
+	xa_unlock(&f->bufs);
+	if (rc)
+		return rc;
 	rc = -EINVAL;
-	if (buf->pinned || size > buf->length)
+	if (size > buf->length)
 		goto err;
 	vm_flags_set(vma, VM_DONTCOPY | VM_DONTEXPAND | VM_DONTDUMP);
 	rc = remap_pfn_range(vma, vma->vm_start, page_to_pfn(buf->pages[0]),

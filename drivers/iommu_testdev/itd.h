@@ -84,6 +84,7 @@ extern const struct itd_engine_ops itd_engine_edu;
  * @length: bytes
  * @npages: pages in @pages
  * @pinned: user pages pinned with pin_user_pages (else driver pages)
+ * @mm: pinned: the mm whose locked_vm they are charged to
  * @contig: physically contiguous
  * @order: driver pages: the allocation order
  * @map_count: owned-domain mappings using it (under &itd_dev.lock)
@@ -95,6 +96,7 @@ struct itd_buf {
 	size_t length;
 	unsigned long npages;
 	bool pinned;
+	struct mm_struct *mm;
 	bool contig;
 	unsigned int order;
 	unsigned int map_count;

@@ -5,7 +5,10 @@
  * map / DMA / unmap / close.  The device must stay healthy throughout.
  */
 #include <pthread.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
+#include <linux/capability.h>
 
 #include "iommu_testdev_utils.h"
 
@@ -391,6 +394,73 @@ TEST_F(uapi, copy_overlap)
 	EXPECT_EQ(-1, itd_check_fill(p + self->pg + 64, self->pg - 64, 0x11));
 	ASSERT_EQ(0, _test_cmd_buf_free(self->fd, b.id));
 	itd_buf_del(self->fd, &a);
+}
+
+/* This process's VmLck (mm->locked_vm) in KiB, or -1. */
+static long itd_vmlck_kib(void)
+{
+	char line[128];
+	long kib = -1;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmLck: %ld kB", &kib) == 1)
+			break;
+	fclose(f);
+	return kib;
+}
+
+/* Drop CAP_IPC_LOCK from the effective set: RLIMIT_MEMLOCK then holds. */
+static int itd_drop_ipc_lock(void)
+{
+	struct __user_cap_header_struct h = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	struct __user_cap_data_struct c[_LINUX_CAPABILITY_U32S_3];
+
+	if (syscall(SYS_capget, &h, c))
+		return -1;
+	c[CAP_TO_INDEX(CAP_IPC_LOCK)].effective &= ~CAP_TO_MASK(CAP_IPC_LOCK);
+	return syscall(SYS_capset, &h, c);
+}
+
+/*
+ * Pinned user pages count against RLIMIT_MEMLOCK, as vfio's and iommufd's
+ * do: a pin within the limit shows in VmLck until freed, one past it is
+ * ENOMEM.  (The test process runs as root: without CAP_IPC_LOCK.)
+ */
+TEST_F(uapi, pin_memlock)
+{
+	struct rlimit rl = { 8 * self->pg, 8 * self->pg };
+	long kib = self->pg / 1024, before;
+	struct itd_tbuf b;
+	__u32 id;
+	void *p;
+
+	ASSERT_EQ(0, itd_drop_ipc_lock()) TH_LOG("capset: %s", strerror(errno));
+	ASSERT_EQ(0, setrlimit(RLIMIT_MEMLOCK, &rl));
+	before = itd_vmlck_kib();
+	ASSERT_LE(0, before);
+	ASSERT_EQ(0, itd_buf_new(self->fd, ITD_BUF_USER, 4 * self->pg, 0, &b));
+	EXPECT_EQ(before + 4 * kib, itd_vmlck_kib());
+	p = mmap(NULL, 8 * self->pg, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	EXPECT_EQ(-1, _test_cmd_buf_alloc(self->fd, IOMMU_TESTDEV_BUF_PIN,
+					  8 * self->pg, (uintptr_t)p, &id, NULL,
+					  NULL));
+	EXPECT_EQ(ENOMEM, errno);
+	EXPECT_EQ(before + 4 * kib, itd_vmlck_kib());
+	/* Driver pages are the driver's: not charged. */
+	ASSERT_EQ(0, _test_cmd_buf_alloc(self->fd, 0, 8 * self->pg, 0, &id,
+					 NULL, NULL));
+	EXPECT_EQ(before + 4 * kib, itd_vmlck_kib());
+	test_cmd_buf_free(id);
+	itd_buf_del(self->fd, &b);
+	EXPECT_EQ(before, itd_vmlck_kib());
+	munmap(p, 8 * self->pg);
 }
 
 TEST_F(uapi, owned_fields)
