@@ -39,6 +39,13 @@ int itd_owned_attach(struct itd_ucmd *ucmd)
 	rc = itd_iommu_isolated(dev);
 	if (rc)
 		goto out;
+	/*
+	 * The canary fill and the check are CPU accesses with no cache
+	 * maintenance around the DMA, as iommufd assumes at bind.
+	 */
+	rc = -EOPNOTSUPP;
+	if (!device_iommu_capable(dev, IOMMU_CAP_CACHE_COHERENCY))
+		goto out;
 	rc = iommu_device_claim_dma_owner(dev, f);
 	if (rc)
 		goto out;
@@ -187,46 +194,50 @@ int itd_owned_map(struct itd_ucmd *ucmd)
 	if (check_add_overflow(cmd->iova, cmd->length - 1, &last) ||
 	    check_add_overflow(cmd->buf_offset, cmd->length, &end))
 		return -EOVERFLOW;
+	map = kzalloc(sizeof(*map), GFP_KERNEL);
+	if (!map)
+		return -ENOMEM;
+
+	mutex_lock(&idev->lock);
+	/*
+	 * Look the buffer up under the lock BUF_FREE takes: a free that
+	 * wins is ENOENT here, a MAP that wins makes the free EBUSY.
+	 */
 	buf = itd_buf_get(f, cmd->buf_id);
+	rc = -ENOENT;
 	if (!buf)
-		return -ENOENT;
+		goto err_unlock;
 	rc = -EINVAL;
 	if (end > buf->length)
 		goto err_put;
-	map = kzalloc(sizeof(*map), GFP_KERNEL);
-	rc = -ENOMEM;
-	if (!map)
-		goto err_put;
-
-	mutex_lock(&idev->lock);
 	rc = itd_require_mode(f, IOMMU_TESTDEV_MODE_OWNED);
 	if (rc)
-		goto err_unlock;
+		goto err_put;
 	domain = idev->domain;
 	rc = -EINVAL;
 	if (cmd->iova < domain->geometry.aperture_start ||
 	    last > domain->geometry.aperture_end)
-		goto err_unlock;
+		goto err_put;
 	rc = itd_resv_check(idev, cmd->iova, cmd->length);
 	if (rc)
-		goto err_unlock;
+		goto err_put;
 	rc = -EEXIST;
 	if (interval_tree_iter_first(&idev->maps, cmd->iova, last))
-		goto err_unlock;
+		goto err_put;
 	rc = -ENOSPC;
 	if (idev->nr_maps >= ITD_MAX_MAPS)
-		goto err_unlock;
+		goto err_put;
 
 	if (cmd->flags & IOMMU_TESTDEV_MAP_READ)
 		prot |= IOMMU_READ;
 	if (cmd->flags & IOMMU_TESTDEV_MAP_WRITE)
 		prot |= IOMMU_WRITE;
-	if (device_iommu_capable(itd_to_dev(idev), IOMMU_CAP_CACHE_COHERENCY))
-		prot |= IOMMU_CACHE;
+	/* Coherent: checked at attach. */
+	prot |= IOMMU_CACHE;
 	rc = itd_map_pages(idev, buf, cmd->buf_offset, cmd->length, cmd->iova,
 			   prot);
 	if (rc)
-		goto err_unlock;
+		goto err_put;
 
 	map->node.start = cmd->iova;
 	map->node.last = last;
@@ -238,11 +249,11 @@ int itd_owned_map(struct itd_ucmd *ucmd)
 	mutex_unlock(&idev->lock);
 	return 0;
 
+err_put:
+	itd_buf_put(buf);
 err_unlock:
 	mutex_unlock(&idev->lock);
 	kfree(map);
-err_put:
-	itd_buf_put(buf);
 	return rc;
 }
 
