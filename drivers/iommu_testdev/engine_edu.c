@@ -176,6 +176,18 @@ static void edu_remove(struct itd_dev *idev)
 	idev->engine_priv = NULL;
 }
 
+/*
+ * QEMU's edu keeps its registers and its buffer (the pattern) across a
+ * reset, but a reset is what clears a wedged device: try it again.
+ */
+static void edu_reset_done(struct itd_dev *idev)
+{
+	struct edu_priv *p = idev->engine_priv;
+
+	writel(EDU_IRQ_DMA, idev->regs + EDU_REG_IRQ_ACK);
+	p->wedged = false;
+}
+
 static int edu_dma(struct itd_dev *idev, const struct itd_dma_req *req,
 		   u32 *result)
 {
@@ -206,5 +218,6 @@ const struct itd_engine_ops itd_engine_edu = {
 	.match = edu_match,
 	.probe = edu_probe,
 	.remove = edu_remove,
+	.reset_done = edu_reset_done,
 	.dma = edu_dma,
 };
