@@ -35,6 +35,8 @@ static void itd_dev_release(struct kref *ref)
 		__free_pages(idev->scratch, get_order(idev->ops->max_len));
 	ida_free(&itd_ida, idev->id);
 	pci_dev_put(idev->pdev);
+	mutex_destroy(&idev->lock);
+	lockdep_unregister_key(&idev->lock_key);
 	kfree(idev);
 }
 
@@ -651,7 +653,12 @@ static int itd_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	if (!idev)
 		return -ENOMEM;
 	kref_init(&idev->ref);
-	mutex_init(&idev->lock);
+	/*
+	 * A class per device: a bus reset holds the lock of every device on
+	 * the bus from reset_prepare to reset_done, one after the other.
+	 */
+	lockdep_register_key(&idev->lock_key);
+	__mutex_init(&idev->lock, "itd_dev.lock", &idev->lock_key);
 	INIT_LIST_HEAD(&idev->resv);
 	idev->maps = RB_ROOT_CACHED;
 	idev->pdev = pci_dev_get(pdev);
@@ -660,6 +667,8 @@ static int itd_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	rc = ida_alloc(&itd_ida, GFP_KERNEL);
 	if (rc < 0) {
 		pci_dev_put(pdev);
+		mutex_destroy(&idev->lock);
+		lockdep_unregister_key(&idev->lock_key);
 		kfree(idev);
 		return rc;
 	}

@@ -126,7 +126,9 @@ struct itd_map {
  * @misc: /dev/iommu_testdevN
  * @name: "iommu_testdevN"
  * @id: N
- * @lock: serialises every DMA, mode change and mapping change
+ * @lock: serialises every DMA, mode change and mapping change; held from
+ *        a PCI reset's prepare to its done
+ * @lock_key: @lock's lockdep class, one per device
  * @dead: the device was removed; only close() still works
  * @dma_bits: width of the addresses the device emits
  * @scratch: driver pages, max_len long: the device's oracle when the
@@ -155,6 +157,7 @@ struct itd_dev {
 	int id;
 
 	struct mutex lock;	/* see @lock above */
+	struct lock_class_key lock_key;
 	bool dead;
 	unsigned int dma_bits;
 	struct page *scratch;
