@@ -10,7 +10,9 @@ SRC=${ITD_SRC:-$REPO}                # module and selftest sources (a stand-in t
 ITD_CACHE=${ITD_CACHE:-${HOME:-/root}/.cache/iommu-testdev}
 ITD_OUT=${ITD_OUT:-$REPO/out}
 DEB_ROOT=$ITD_CACHE/debian          # dpkg -x of kernel images, headers, kbuild
-LINUX_SRC=$ITD_CACHE/linux-source   # unpacked linux-source-6.12 (selftests lib.mk, checkpatch)
+# unpacked linux-source-6.12 (selftests lib.mk, checkpatch); ITD_LINUX_SRC:
+# a private copy (cp -al), for worktrees that build selftests at once
+LINUX_SRC=${ITD_LINUX_SRC:-$ITD_CACHE/linux-source}
 JOBS=${JOBS:-$(nproc)}
 
 itd_log() { printf '[itd] %s\n' "$*" >&2; }
