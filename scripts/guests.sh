@@ -29,6 +29,8 @@
 #   G_IOMMU     1 (the default): the test device sits behind an IOMMU that
 #               translates it; ITD_IOMMU=1 in the guest, where info.sane
 #               then fails on "no IOMMU" ('' for a guest without one)
+#   G_BRIDGE    set: two more behind one PCIe switch, for a secondary bus
+#               reset of both (lifecycle.bus_reset_two)
 #   G_STRESS    ITD_STRESS in the guest (default 1: quick; see the selftests'
 #               itd_stress()); ITD_STRESS on the host overrides it everywhere
 #   G_NEEDS     what QEMU must offer: "device <name>", "prop <device> <a>[|<b>]"
@@ -83,7 +85,7 @@ X86_Q35="q35,kernel-irqchip=split"
 
 itd_guest() {
 	G_NAME=$1 G_ARCH='' G_KERNEL=debian G_QEMU=() G_EXTRA=() G_CMDLINE='' G_MODULES='' G_NDEV=1
-	G_HOTPLUG='' G_ROOTPORT='' G_MEM=1G G_SMP=2 G_ICOUNT='' G_STRESS=1 G_IOMMU=1
+	G_HOTPLUG='' G_ROOTPORT='' G_BRIDGE='' G_MEM=1G G_SMP=2 G_ICOUNT='' G_STRESS=1 G_IOMMU=1
 	G_NEEDS=() G_LEGACY='' G_NO_EDU=''
 	G_FIRMWARE='' G_BIOS='' G_ACPI_UPGRADE=''
 	case $1 in
@@ -232,12 +234,17 @@ itd_guest() {
 		# Races where lockdep and KASAN watch: vCPUs in parallel.
 		G_ICOUNT=0
 		;;
+	# --- two test devices behind one bridge (G_BRIDGE) ---
+	arm64-smmuv3-bridge | arm64-smmuv3-bridge-debug)  # lifecycle.bus_reset_two; -debug: under lockdep
+		itd_guest "${1/-bridge/}"
+		G_NAME=$1 G_BRIDGE=1 G_HOTPLUG=''
+		;;
 	# --- no IOMMU ---
 	x86_64-noiommu-7.3)  # iommufd.noiommu_bind_refused; everything else SKIPs or runs on dma-direct
 		G_ARCH=x86_64
 		G_QEMU=(-M "$X86_Q35")
 		# 7.3 with VFIO_NOIOMMU and the device cdev: IOMMUFD_NOIOMMU=y.
-		G_KERNEL=custom:x86_64-iommufd@7.3
+		G_KERNEL=custom:x86_64-iommufd@7.3 G_IOMMU=''
 		;;
 	*)
 		itd_die "unknown guest '$1' (known: ${ITD_GUESTS_ALL//[[:space:]]/ } $ITD_GUESTS_EXTRA)"
@@ -351,6 +358,18 @@ itd_guest_check() {
 			port+=,hotplug=off
 		fi
 		G_TESTDEV+=(-device "$port" -device "$dev")
+	fi
+	# G_BRIDGE: two more, each behind a downstream port of one PCIe
+	# switch under one root port, whose secondary bus reset resets both
+	# (not a PCIe-to-PCI bridge: there they share a requester ID, which
+	# SMMUv3 refuses for the second device).
+	if [[ -n $G_BRIDGE ]]; then
+		G_TESTDEV+=(-device pcie-root-port,id=itdbrp,chassis=10,slot=10,hotplug=off
+			-device x3130-upstream,id=itdup,bus=itdbrp
+			-device xio3130-downstream,id=itddn1,bus=itdup,chassis=11,slot=1,hotplug=off
+			-device xio3130-downstream,id=itddn2,bus=itdup,chassis=12,slot=2,hotplug=off
+			-device "${G_TESTDEV[1]},bus=itddn1"
+			-device "${G_TESTDEV[1]},bus=itddn2")
 	fi
 	G_TESTDEV+=(${edu[@]+"${edu[@]}"})
 	return 0

@@ -306,6 +306,103 @@ TEST_F_TIMEOUT(lifecycle, pci_reset, 60)
 		       resets, bdf, owned ? "owned domain" : "DMA API");
 }
 
+/*
+ * The PCI address of the bridge on the root bus above the device @bdf
+ * (its root port) in @out, or false when the device is on the root bus.
+ */
+static bool itd_bridge_of(const char *bdf, char *out, size_t len)
+{
+	char link[300], path[300];
+	char *root, *top, *end;
+	ssize_t l;
+
+	snprintf(link, sizeof(link), "/sys/bus/pci/devices/%s", bdf);
+	l = readlink(link, path, sizeof(path) - 1);
+	if (l <= 0)
+		return false;
+	path[l] = 0;
+	/* .../pci0000:00/<root port>/.../<bdf> */
+	root = strstr(path, "/pci");
+	top = root ? strchr(root + 1, '/') : NULL;
+	end = top ? strchr(top + 1, '/') : NULL;
+	if (!end)
+		return false;
+	*end = 0;
+	snprintf(out, len, "%s", top + 1);
+	return true;
+}
+
+/*
+ * Two test devices behind one root port: their fds, and the port's sysfs
+ * reset_subordinate file in @reset.  False when there are none.
+ */
+static bool itd_open_siblings(int fd[2], char *reset, size_t len)
+{
+	struct iommu_testdev_info info;
+	char bdf[32], br[16][64];
+	int n, m, fds[16];
+	bool found = false;
+
+	for (n = 0; n < 16; n++) {
+		char node[64];
+
+		snprintf(node, sizeof(node), "/dev/iommu_testdev%d", n);
+		fds[n] = open(node, O_RDWR | O_CLOEXEC);
+		br[n][0] = 0;
+		if (fds[n] < 0 || _test_cmd_get_info(fds[n], &info))
+			continue;
+		itd_pci_name(&info, bdf, sizeof(bdf));
+		itd_bridge_of(bdf, br[n], sizeof(br[n]));
+		for (m = 0; m < n && !found; m++) {
+			if (!br[n][0] || strcmp(br[m], br[n]))
+				continue;
+			snprintf(reset, len,
+				 "/sys/bus/pci/devices/%s/reset_subordinate",
+				 br[n]);
+			found = !access(reset, W_OK);
+			fd[0] = fds[m];
+			fd[1] = fds[n];
+		}
+		if (found)
+			break;
+	}
+	for (m = 0; m < 16 && m <= n; m++)
+		if (fds[m] >= 0 && (!found || (fds[m] != fd[0] &&
+					       fds[m] != fd[1])))
+			close(fds[m]);
+	return found;
+}
+
+/*
+ * A secondary bus reset of a port with two test devices below it: the
+ * PCI core calls both devices' reset_prepare before either reset_done,
+ * each holding its own device lock in between (under lockdep: no
+ * "possible recursive locking").  Both work before and after.
+ */
+TEST_F_TIMEOUT(lifecycle, bus_reset_two, 60)
+{
+	size_t pg = itd_page_size();
+	struct itd_tbuf b[2];
+	char reset[400];
+	int fd[2], i;
+
+	if (!itd_open_siblings(fd, reset, sizeof(reset)))
+		SKIP(return, "no two test devices behind one root port %s",
+		     "with reset_subordinate (QEMU: G_BRIDGE)");
+	for (i = 0; i < 2; i++) {
+		ASSERT_EQ(0, itd_buf_new(fd[i], ITD_BUF_DRIVER, pg, 0, &b[i]));
+		itd_expect_landed(_metadata, fd[i], &b[i], 0, 0x40, 64);
+	}
+	ASSERT_EQ(0, write_file(reset, "1")) TH_LOG("%s", reset);
+	for (i = 0; i < 2; i++) {
+		itd_expect_landed(_metadata, fd[i], &b[i], 0, 0x80, 64);
+		itd_buf_del(fd[i], &b[i]);
+		close(fd[i]);
+	}
+	ksft_print_msg("reset: a bus reset of %s with two test devices\n",
+		       reset);
+}
+
 /* ---- hot-unplug by the hypervisor -------------------------------------- */
 
 /*
