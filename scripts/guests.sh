@@ -235,7 +235,7 @@ itd_guest() {
 		G_ICOUNT=0
 		;;
 	# --- two test devices behind one bridge (G_BRIDGE) ---
-	arm64-smmuv3-bridge | arm64-smmuv3-bridge-debug)  # lifecycle.bus_reset_two; -debug: under lockdep
+	arm64-smmuv3-bridge | arm64-smmuv3-bridge-debug | arm64-smmuv3-bridge-debug-7.3)  # lifecycle.bus_reset_two; -debug: under lockdep
 		itd_guest "${1/-bridge/}"
 		G_NAME=$1 G_BRIDGE=1 G_HOTPLUG=''
 		;;
