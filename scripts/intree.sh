@@ -26,6 +26,25 @@ if [[ -f $idx ]] && ! grep -q '^   iommu_testdev$' "$idx"; then
 	fi
 fi
 
+# The ioctl type, in the registry of ioctl numbers (before 0xBA's entry).
+num=$tree/Documentation/userspace-api/ioctl/ioctl-number.rst
+type=$(sed -n 's/^#define IOMMU_TESTDEV_TYPE 0x\([0-9A-Fa-f]*\)$/\1/p' \
+	"$REPO/include/uapi/linux/iommu_testdev.h")
+if [[ -f $num && -n $type ]] && ! grep -q 'uapi/linux/iommu_testdev.h' "$num"; then
+	line=$(printf '0x%s  00-0F  %-57s %s' "$type" uapi/linux/iommu_testdev.h \
+		'DMA test driver for QEMU iommu-testdev and edu')
+	# Before the first entry of a higher type.
+	at=
+	while IFS=: read -r n t; do
+		if ((16#${t#0x} > 16#$type)); then at=$n; break; fi
+	done < <(grep -no '^0x[0-9A-Fa-f][0-9A-Fa-f]' "$num")
+	if [[ -n $at ]]; then
+		sed -i "${at}i $line" "$num"
+	else
+		echo "note: add '$line' to $num by hand" >&2
+	fi
+fi
+
 if ! grep -q 'drivers/iommu_testdev/Kconfig' "$tree/drivers/Kconfig"; then
 	# Before the menu closes.
 	sed -i '$i source "drivers/iommu_testdev/Kconfig"\n' "$tree/drivers/Kconfig"

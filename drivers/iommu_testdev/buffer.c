@@ -139,10 +139,10 @@ int itd_buf_alloc(struct itd_ucmd *ucmd)
 	} else if (cmd->user_va) {
 		return -EINVAL;
 	}
-	if (cmd->length > IOMMU_TESTDEV_BUF_BUDGET)
+	if (cmd->length > ITD_BUF_BUDGET)
 		return -E2BIG;
 	if (atomic64_add_return(cmd->length, &f->buf_bytes) >
-	    IOMMU_TESTDEV_BUF_BUDGET) {
+	    ITD_BUF_BUDGET) {
 		atomic64_sub(cmd->length, &f->buf_bytes);
 		return -ENOSPC;
 	}
@@ -164,7 +164,7 @@ int itd_buf_alloc(struct itd_ucmd *ucmd)
 		goto err_pages;
 	buf->contig = itd_pages_contig(buf->pages, buf->npages);
 
-	rc = xa_alloc(&f->bufs, &id, buf, XA_LIMIT(0, INT_MAX), GFP_KERNEL);
+	rc = xa_alloc(&f->bufs, &id, buf, XA_LIMIT(1, INT_MAX), GFP_KERNEL);
 	if (rc) {
 		/* The release path now owns the byte count. */
 		itd_buf_put(buf);

@@ -218,6 +218,7 @@ static int itd_get_info(struct itd_ucmd *ucmd)
 	cmd->pgsize_bitmap = idev->default_pgsize;
 	cmd->aperture_start = idev->default_start;
 	cmd->aperture_end = idev->default_end;
+	cmd->buf_budget = ITD_BUF_BUDGET;
 	group = iommu_group_get(dev);
 	cmd->group_id = group ? iommu_group_id(group) : -1;
 	iommu_group_put(group);
@@ -338,6 +339,8 @@ static int itd_dma_translated(struct itd_dev *idev,
 	if (rc < 0)
 		return rc;
 	cmd->out_status = rc;
+	cmd->out_iova = req.iova;
+	cmd->out_src_iova = req.src_iova;
 	if (dst)
 		cmd->out_flags |= itd_dma_check(cmd, dst, want);
 	return 0;
@@ -582,7 +585,8 @@ static int itd_open(struct inode *inode, struct file *file)
 	f = kzalloc(sizeof(*f), GFP_KERNEL);
 	if (!f)
 		return -ENOMEM;
-	xa_init_flags(&f->bufs, XA_FLAGS_ALLOC);
+	/* Id 0 is IOMMU_TESTDEV_BUF_NONE: a zeroed field names no buffer. */
+	xa_init_flags(&f->bufs, XA_FLAGS_ALLOC1);
 	atomic64_set(&f->buf_bytes, 0);
 	kref_get(&idev->ref);
 	f->idev = idev;

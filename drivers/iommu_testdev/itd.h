@@ -28,6 +28,12 @@ struct itd_dev;
 struct itd_file;
 struct iommufd_device;
 
+/*
+ * Bytes of buffer length one open file may hold (GET_INFO's buf_budget).
+ * 1.5 GiB: a 1 GiB block test fits, with room to spare.
+ */
+#define ITD_BUF_BUDGET		(3ULL << 29)
+
 /* Most mappings one owned domain holds. */
 #define ITD_MAX_MAPS		65536
 
@@ -182,7 +188,7 @@ struct itd_dev {
  * struct itd_file - one open file of /dev/iommu_testdevN
  * @idev: the device (a reference is held)
  * @bufs: buffers by id
- * @buf_bytes: bytes held in @bufs, bounded by IOMMU_TESTDEV_BUF_BUDGET
+ * @buf_bytes: bytes held in @bufs, bounded by ITD_BUF_BUDGET
  */
 struct itd_file {
 	struct itd_dev *idev;

@@ -82,7 +82,7 @@ static bool itd_replay_safe(struct itd_dev *idev)
 /**
  * itd_dma_api_dma() - one DMA in the DMA_API mode
  * @f: the calling file
- * @cmd: the request; @cmd->iova and @cmd->src_iova are outputs
+ * @cmd: the request; the kernel picks the IOVAs (@cmd->out_iova)
  * @dst: the buffer written (required)
  * @src: COPY: the buffer read
  * @want: COPY: @src's bytes before the DMA
@@ -137,8 +137,8 @@ int itd_dma_api_dma(struct itd_file *f, struct iommu_testdev_dma *cmd,
 	if (rc < 0)
 		goto out;
 	cmd->out_status = rc;
-	cmd->iova = req.iova;
-	cmd->src_iova = req.src_iova;
+	cmd->out_iova = req.iova;
+	cmd->out_src_iova = req.src_iova;
 	cmd->out_flags |= itd_dma_check(cmd, dst, want);
 	rc = 0;
 

@@ -39,7 +39,8 @@
  *    refuses the device (no MSI isolation, or the DMA API owns it).
  */
 
-#define IOMMU_TESTDEV_TYPE 0xB6
+/* Documentation/userspace-api/ioctl/ioctl-number.rst: 0xB9 00-0F */
+#define IOMMU_TESTDEV_TYPE 0xB9
 
 enum {
 	IOMMU_TESTDEV_CMD_GET_INFO = 0x00,
@@ -98,8 +99,8 @@ enum iommu_testdev_domain_type {
 #define IOMMU_TESTDEV_PATTERN		0x12345678U
 /* F_CANARY fills the oracle buffer with this byte before the DMA. */
 #define IOMMU_TESTDEV_CANARY		0xa5
-/* A buffer id that names no buffer. */
-#define IOMMU_TESTDEV_BUF_NONE		0xffffffffU
+/* A buffer id that names no buffer: ids start at 1, a zeroed field is none. */
+#define IOMMU_TESTDEV_BUF_NONE		0U
 
 /**
  * struct iommu_testdev_info - ioctl(IOMMU_TESTDEV_GET_INFO)
@@ -120,6 +121,9 @@ enum iommu_testdev_domain_type {
  * @pgsize_bitmap: page sizes of the default domain, 0 without one
  * @aperture_start: first IOVA of the default domain's aperture
  * @aperture_end: last IOVA of the default domain's aperture
+ * @buf_budget: bytes of buffer length one open file may hold: BUF_ALLOC
+ *              refuses a longer buffer with E2BIG and one that would take
+ *              the file past it with ENOSPC
  */
 struct iommu_testdev_info {
 	__u32 size;
@@ -139,17 +143,11 @@ struct iommu_testdev_info {
 	__aligned_u64 pgsize_bitmap;
 	__aligned_u64 aperture_start;
 	__aligned_u64 aperture_end;
+	__aligned_u64 buf_budget;
 };
 
 #define IOMMU_TESTDEV_GET_INFO \
 	_IO(IOMMU_TESTDEV_TYPE, IOMMU_TESTDEV_CMD_GET_INFO)
-
-/*
- * Bytes of buffer length one open file may hold: BUF_ALLOC refuses a
- * longer buffer with E2BIG and one that would take the file past it with
- * ENOSPC.  1.5 GiB: a 1 GiB block test fits, with room to spare.
- */
-#define IOMMU_TESTDEV_BUF_BUDGET	(3ULL << 29)
 
 /* BUF_ALLOC flags */
 #define IOMMU_TESTDEV_BUF_PIN		(1U << 0) /* pin user memory at @user_va */
@@ -165,7 +163,8 @@ struct iommu_testdev_info {
  *          one physically contiguous block aligned to its power-of-two size.
  * @user_va: with IOMMU_TESTDEV_BUF_PIN, the page-aligned start of writable
  *           user memory to pin; else 0
- * @out_buf_id: the new buffer's id, valid for this file only
+ * @out_buf_id: the new buffer's id, valid for this file only; never
+ *              IOMMU_TESTDEV_BUF_NONE (0)
  * @out_flags: IOMMU_TESTDEV_BUF_* facts about the memory
  * @out_mmap_offset: driver pages: the mmap() offset that shows them
  *
@@ -235,8 +234,8 @@ enum iommu_testdev_dma_status {
  * @flags: IOMMU_TESTDEV_DMA_F_* bits
  * @op: &enum iommu_testdev_dma_op
  * @length: bytes, 1 to &iommu_testdev_info.max_length
- * @iova: where the device writes.  Input in the OWNED and IOMMUFD modes;
- *        in the DMA_API mode the kernel picks it and reports it here.
+ * @iova: where the device writes, in the OWNED and IOMMUFD modes; 0 in
+ *        the DMA_API mode, where the kernel picks it (see @out_iova)
  * @src_iova: COPY: where the device reads; same rules as @iova
  * @buf_id: the oracle: the buffer the bytes must land in, or
  *          IOMMU_TESTDEV_BUF_NONE.  Required in the DMA_API mode.
@@ -249,6 +248,9 @@ enum iommu_testdev_dma_status {
  * @out_status: &enum iommu_testdev_dma_status
  * @out_flags: IOMMU_TESTDEV_DMA_* facts the CPU observed in the oracle
  * @__reserved: must be 0
+ * @out_iova: the IOVA the device wrote at (in the DMA_API mode the one
+ *            dma_map gave, else @iova)
+ * @out_src_iova: COPY: the IOVA the device read at, else 0
  *
  * WRITE makes the device write @length bytes of IOMMU_TESTDEV_PATTERN,
  * little-endian, starting at @iova.  COPY makes it read @length bytes at
@@ -284,6 +286,8 @@ struct iommu_testdev_dma {
 	__u32 out_status;
 	__u32 out_flags;
 	__u32 __reserved;
+	__aligned_u64 out_iova;
+	__aligned_u64 out_src_iova;
 };
 
 #define IOMMU_TESTDEV_DMA _IO(IOMMU_TESTDEV_TYPE, IOMMU_TESTDEV_CMD_DMA)

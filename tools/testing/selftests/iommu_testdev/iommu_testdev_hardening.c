@@ -160,7 +160,7 @@ TEST_F(uapi, buf_alloc_fields)
 }
 
 /*
- * The per-file byte budget, IOMMU_TESTDEV_BUF_BUDGET: a request over it is
+ * The per-file byte budget, GET_INFO's buf_budget: a request over it is
  * E2BIG, one that would take the file past it is ENOSPC, and freed or
  * failed buffers give their bytes back.  The driver counts a request
  * against the budget before it allocates or pins, so pins of a PROT_NONE
@@ -169,7 +169,7 @@ TEST_F(uapi, buf_alloc_fields)
  */
 TEST_F(uapi, buf_budget)
 {
-	const __u64 budget = IOMMU_TESTDEV_BUF_BUDGET;
+	const __u64 budget = self->info.buf_budget;
 	size_t pg = self->pg;
 	void *res, *mem;
 	char path[64];
@@ -222,6 +222,9 @@ TEST_F(uapi, buf_free_fields)
 
 	ASSERT_EQ(0, _test_cmd_buf_alloc(self->fd, 0, self->pg, 0, &id, NULL,
 					 NULL));
+	/* 0 names no buffer, even while one exists: a zeroed field is none. */
+	ASSERT_NE(IOMMU_TESTDEV_BUF_NONE, id);
+	test_err_buf_free(ENOENT, IOMMU_TESTDEV_BUF_NONE);
 	f.buf_id = id;
 	f.flags = 1;
 	test_ioctl_err(EOPNOTSUPP, IOMMU_TESTDEV_BUF_FREE, &f);

@@ -318,7 +318,7 @@ TEST_F(dma_api, write_lengths)
 		ASSERT_EQ(-1, itd_check_fill(b.p + off + len, b.len - off - len,
 					     IOMMU_TESTDEV_CANARY));
 		if (translating)
-			ASSERT_NE(0, d.iova);
+			ASSERT_NE(0, d.out_iova);
 		ran++;
 	}
 	ASSERT_LE(4, ran);
@@ -381,7 +381,7 @@ TEST_F(dma_api, replay_after_unmap)
 	ASSERT_NE(0, d.out_flags & IOMMU_TESTDEV_DMA_LANDED);
 	TH_LOG("%s domain: replay at %#llx %s%s",
 	       itd_domain_name(self->info.domain_type),
-	       (unsigned long long)d.iova,
+	       (unsigned long long)d.out_iova,
 	       d.out_flags & IOMMU_TESTDEV_DMA_REPLAY_LANDED ? "landed" :
 							       "did not land",
 	       d.out_flags & IOMMU_TESTDEV_DMA_REPLAY_FAULT ? ", faulted" : "");
