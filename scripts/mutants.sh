@@ -38,7 +38,7 @@ mutants=(
 	"canary-unchecked@$D/buffer.c@s/c->all_canary = false;/c->all_canary = true;/@bytes outside the target not checked"
 	"reset-forgotten@$D/engine_itd.c@s/\tp->valid = 0;/\tp->valid = p->valid;/@registers a reset cleared taken as still written@itd"
 	"noiommu-bind@$D/mode_iommufd.c@s/rc = itd_iommu_isolated(itd_to_dev(idev));/rc = 0;/@iommufd bind of a device without an IOMMU (run on x86_64-noiommu-7.3)@noiommu"
-	"copy-same-buffer@$D/iommu_testdev.c@s/if (src == dst)/if (0)/;s/rc = itd_buf_share(/rc = 0 \&\& itd_buf_share(/@COPY that reads the buffer it writes@edu"
+	"copy-same-buffer@$D/dma.c@s/if (src == dst)/if (0)/;s/rc = itd_buf_share(/rc = 0 \&\& itd_buf_share(/@COPY that reads the buffer it writes@edu"
 	"memlock-uncharged@$D/buffer.c@s/rc = account_locked_vm(current->mm, buf->npages, true);/rc = 0;/@pinned pages not charged to RLIMIT_MEMLOCK"
 	"canary-bulk-unchecked@$D/buffer.c@s/if ((w\[0\] ^ c)/if (0 \&\& (w[0] ^ c)/@only the ends of a page checked for stray bytes"
 	# Stage 1 as the nested test (the guest) writes it, broken three ways.

@@ -15,15 +15,15 @@
 
 /* 6.15: iommufd device attach, replace and detach take a PASID. */
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 15, 0)
-#define itd_ifd_attach(idev, pt_id) \
-	iommufd_device_attach(idev, IOMMU_NO_PASID, pt_id)
-#define itd_ifd_replace(idev, pt_id) \
-	iommufd_device_replace(idev, IOMMU_NO_PASID, pt_id)
-#define itd_ifd_detach(idev) iommufd_device_detach(idev, IOMMU_NO_PASID)
+#define itd_ifd_attach(ifd, pt_id) \
+	iommufd_device_attach(ifd, IOMMU_NO_PASID, pt_id)
+#define itd_ifd_replace(ifd, pt_id) \
+	iommufd_device_replace(ifd, IOMMU_NO_PASID, pt_id)
+#define itd_ifd_detach(ifd) iommufd_device_detach(ifd, IOMMU_NO_PASID)
 #else
-#define itd_ifd_attach(idev, pt_id) iommufd_device_attach(idev, pt_id)
-#define itd_ifd_replace(idev, pt_id) iommufd_device_replace(idev, pt_id)
-#define itd_ifd_detach(idev) iommufd_device_detach(idev)
+#define itd_ifd_attach(ifd, pt_id) iommufd_device_attach(ifd, pt_id)
+#define itd_ifd_replace(ifd, pt_id) iommufd_device_replace(ifd, pt_id)
+#define itd_ifd_detach(ifd) iommufd_device_detach(ifd)
 #endif
 
 #endif /* _ITD_COMPAT_H */

@@ -5,8 +5,9 @@
  * caller's iommufd, and report where the bytes landed.
  *
  * This file binds the PCI devices, owns /dev/iommu_testdevN and holds the
- * ioctl switch.  A request enters at itd_ioctl(); the engine behind
- * &itd_dev.ops fires it; the mode in &itd_dev.mode resolves its addresses.
+ * ioctl table.  A DMA enters at itd_ioctl() and goes on in dma.c; the
+ * device's mode (&itd_dev.mode) resolves its addresses, and its engine
+ * (&itd_dev.ops) fires it.  itd.h lists the files from the top down.
  */
 #include <linux/capability.h>
 #include <linux/dma-mapping.h>
@@ -45,148 +46,6 @@ static void itd_dev_put(struct itd_dev *idev)
 	kref_put(&idev->ref, itd_dev_release);
 }
 
-/**
- * itd_domain_type() - the uAPI name of a domain's type
- * @domain: a domain, or NULL for a device without an IOMMU
- *
- * Return: an &enum iommu_testdev_domain_type.
- */
-u32 itd_domain_type(struct iommu_domain *domain)
-{
-	if (!domain)
-		return IOMMU_TESTDEV_DOMAIN_NONE;
-	switch (domain->type) {
-	case IOMMU_DOMAIN_BLOCKED:
-		return IOMMU_TESTDEV_DOMAIN_BLOCKED;
-	case IOMMU_DOMAIN_IDENTITY:
-		return IOMMU_TESTDEV_DOMAIN_IDENTITY;
-	case IOMMU_DOMAIN_DMA:
-		return IOMMU_TESTDEV_DOMAIN_DMA;
-	case IOMMU_DOMAIN_DMA_FQ:
-		return IOMMU_TESTDEV_DOMAIN_DMA_FQ;
-	case IOMMU_DOMAIN_UNMANAGED:
-		return IOMMU_TESTDEV_DOMAIN_UNMANAGED;
-	case IOMMU_DOMAIN_NESTED:
-		return IOMMU_TESTDEV_DOMAIN_NESTED;
-	default:
-		return IOMMU_TESTDEV_DOMAIN_OTHER;
-	}
-}
-
-/**
- * itd_require_mode() - may this file act on the device in this mode?
- * @f: the calling file
- * @mode: the &enum iommu_testdev_mode the operation needs
- *
- * Context: &itd_dev.lock held.
- * Return: 0, -ENODEV after unplug, -EBUSY when another file owns the device,
- * -EINVAL when the device is in another mode.
- */
-int itd_require_mode(struct itd_file *f, u32 mode)
-{
-	struct itd_dev *idev = f->idev;
-
-	lockdep_assert_held(&idev->lock);
-	if (idev->dead)
-		return -ENODEV;
-	if (idev->owner && idev->owner != f)
-		return -EBUSY;
-	if (idev->mode != mode)
-		return -EINVAL;
-	return 0;
-}
-
-/**
- * itd_resv_load() - note the device's reserved IOVA regions
- * @idev: the device, about to enter a translating mode
- *
- * Context: &itd_dev.lock held.
- * Return: 0.
- */
-int itd_resv_load(struct itd_dev *idev)
-{
-	iommu_get_resv_regions(itd_to_dev(idev), &idev->resv);
-	return 0;
-}
-
-void itd_resv_drop(struct itd_dev *idev)
-{
-	iommu_put_resv_regions(itd_to_dev(idev), &idev->resv);
-	INIT_LIST_HEAD(&idev->resv);
-}
-
-/**
- * itd_resv_check() - keep DMA and mappings out of reserved regions
- * @idev: the device
- * @iova: first IOVA
- * @len: bytes, not 0, not wrapping
- *
- * MSI doorbells and interrupt ranges live there: a DMA write into them is an
- * interrupt, not a memory access.
- *
- * Return: 0, or -EADDRINUSE if the range meets a reserved region.
- */
-int itd_resv_check(struct itd_dev *idev, u64 iova, u64 len)
-{
-	struct iommu_resv_region *r;
-	u64 last = iova + len - 1;
-
-	list_for_each_entry(r, &idev->resv, list) {
-		u64 rlast = r->start + r->length - 1;
-
-		if (r->length && iova <= rlast && r->start <= last)
-			return -EADDRINUSE;
-	}
-	return 0;
-}
-
-static int itd_count_dev(struct device *dev, void *data)
-{
-	(*(int *)data)++;
-	return 0;
-}
-
-/**
- * itd_group_devices() - how many devices share the device's IOMMU group
- * @dev: the device
- *
- * Return: the count, or 0 when the device has no IOMMU group.
- */
-int itd_group_devices(struct device *dev)
-{
-	struct iommu_group *group = iommu_group_get(dev);
-	int n = 0;
-
-	if (!group)
-		return 0;
-	iommu_group_for_each_dev(group, &n, itd_count_dev);
-	iommu_group_put(group);
-	return n;
-}
-
-/**
- * itd_iommu_isolated() - may a translating mode take this device?
- * @dev: the device
- *
- * The OWNED and IOMMUFD modes fire DMA at addresses the caller names.  That
- * is safe only where an IOMMU translates every one of them, for this device
- * alone: an IOMMU driver manages the device (&device.iommu is set; VFIO's
- * no-IOMMU mode gives a device a group without one, and since Linux 7.0 a
- * kernel with CONFIG_IOMMUFD_NOIOMMU lets iommufd_device_bind() take a
- * device with neither), and its IOMMU group holds no other device.
- * Without this check, an IOVA would be a raw physical address.
- *
- * Return: 0, or -EOPNOTSUPP when the device has no IOMMU or shares its group.
- */
-int itd_iommu_isolated(struct device *dev)
-{
-	if (!device_iommu_mapped(dev) || !dev->iommu)
-		return -EOPNOTSUPP;
-	if (itd_group_devices(dev) != 1)
-		return -EOPNOTSUPP;
-	return 0;
-}
-
 static int itd_get_info(struct itd_ucmd *ucmd)
 {
 	struct iommu_testdev_info *cmd = ucmd->cmd;
@@ -209,7 +68,7 @@ static int itd_get_info(struct itd_ucmd *ucmd)
 	cmd->caps = idev->ops->caps;
 	cmd->max_length = idev->ops->max_len;
 	cmd->dma_mask_bits = idev->dma_bits;
-	cmd->mode = idev->mode;
+	cmd->mode = idev->mode->id;
 	cmd->domain_type = itd_domain_type(iommu_get_domain_for_dev(dev));
 	cmd->default_domain_type = idev->default_type;
 	cmd->pci_segment = pci_domain_nr(idev->pdev->bus);
@@ -229,249 +88,6 @@ static int itd_get_info(struct itd_ucmd *ucmd)
 	}
 	mutex_unlock(&idev->lock);
 	return 0;
-}
-
-/**
- * itd_dma_fire() - run one DMA on the engine and read the device's verdict
- * @idev: the device
- * @req: the DMA; a zero @req->expect_phys is replaced by the scratch page
- * @result: the raw device result
- * @flags: IOMMU_TESTDEV_DMA_DEV_VERIFIED is added when the device itself
- *         compared the landing place with @req->expect_phys
- *
- * Context: &itd_dev.lock held.
- * Return: an &enum iommu_testdev_dma_status, or a negative errno.
- */
-int itd_dma_fire(struct itd_dev *idev, struct itd_dma_req *req, u32 *result,
-		 u32 *flags)
-{
-	bool known = req->expect_phys != 0;
-	int status;
-
-	lockdep_assert_held(&idev->lock);
-	if (!known)
-		req->expect_phys = page_to_phys(idev->scratch);
-	status = idev->ops->dma(idev, req, result);
-	if (!known)
-		req->expect_phys = 0;
-	if (status < 0)
-		return status;
-	/*
-	 * Without a known landing place the device compared against the
-	 * scratch page: a mismatch then only says the write went through.
-	 */
-	if (!known && status == IOMMU_TESTDEV_STATUS_MISMATCH)
-		status = IOMMU_TESTDEV_STATUS_OK;
-	/* Only a DMA that got through reaches the device's compare step. */
-	if (known && (idev->ops->caps & IOMMU_TESTDEV_CAP_DEV_VERIFY) &&
-	    (status == IOMMU_TESTDEV_STATUS_OK ||
-	     status == IOMMU_TESTDEV_STATUS_MISMATCH))
-		*flags |= IOMMU_TESTDEV_DMA_DEV_VERIFIED;
-	return status;
-}
-
-/**
- * itd_dma_check() - the CPU's look at the oracle after a DMA
- * @cmd: the DMA
- * @dst: the buffer that should have received the bytes
- * @want: COPY: the source's bytes as they were before the DMA, or NULL
- *        for the pattern
- *
- * Return: IOMMU_TESTDEV_DMA_* out flags.
- */
-u32 itd_dma_check(struct iommu_testdev_dma *cmd, struct itd_buf *dst,
-		  const u8 *want)
-{
-	bool canary = cmd->flags & IOMMU_TESTDEV_DMA_F_CANARY;
-
-	return itd_buf_check(dst, cmd->buf_offset, cmd->length, canary, want);
-}
-
-static int itd_dma_translated(struct itd_dev *idev,
-			      struct iommu_testdev_dma *cmd,
-			      struct itd_buf *dst, const u8 *want)
-{
-	u64 mask = DMA_BIT_MASK(idev->dma_bits);
-	bool canary = cmd->flags & IOMMU_TESTDEV_DMA_F_CANARY;
-	struct itd_dma_req req = {
-		.op = cmd->op,
-		.len = cmd->length,
-		.iova = cmd->iova,
-		.src_iova = cmd->src_iova,
-	};
-	u64 last;
-	int rc;
-
-	if (cmd->flags & IOMMU_TESTDEV_DMA_F_REPLAY)
-		return -EINVAL;
-	/* Checked on entry to the mode too: never DMA at a raw address. */
-	rc = itd_iommu_isolated(itd_to_dev(idev));
-	if (rc)
-		return rc;
-	if (cmd->op != IOMMU_TESTDEV_DMA_COPY && cmd->src_iova)
-		return -EINVAL;
-	if (check_add_overflow(cmd->iova, (u64)cmd->length - 1, &last))
-		return -EOVERFLOW;
-	if (last > mask)
-		return -EINVAL;
-	rc = itd_resv_check(idev, cmd->iova, cmd->length);
-	if (rc)
-		return rc;
-	if (cmd->op == IOMMU_TESTDEV_DMA_COPY) {
-		if (check_add_overflow(cmd->src_iova, (u64)cmd->length - 1,
-				       &last))
-			return -EOVERFLOW;
-		if (last > mask)
-			return -EINVAL;
-		rc = itd_resv_check(idev, cmd->src_iova, cmd->length);
-		if (rc)
-			return rc;
-	}
-
-	if (dst) {
-		req.expect_phys = itd_buf_phys(dst, cmd->buf_offset,
-					       cmd->length);
-		if (canary)
-			itd_buf_fill(dst, 0, dst->length, IOMMU_TESTDEV_CANARY);
-	}
-	cmd->out_flags = 0;
-	rc = itd_dma_fire(idev, &req, &cmd->out_result, &cmd->out_flags);
-	if (rc < 0)
-		return rc;
-	cmd->out_status = rc;
-	cmd->out_iova = req.iova;
-	cmd->out_src_iova = req.src_iova;
-	if (dst)
-		cmd->out_flags |= itd_dma_check(cmd, dst, want);
-	return 0;
-}
-
-/**
- * itd_dma() - IOMMU_TESTDEV_DMA: validate, then let the mode resolve it
- * @ucmd: the call: @ucmd->f is the calling file; @ucmd->cmd is the
- *        request, whose out_* fields are filled
- *
- * Return: 0 when the DMA ran (its verdict is in @cmd), else a negative errno.
- */
-int itd_dma(struct itd_ucmd *ucmd)
-{
-	struct iommu_testdev_dma *cmd = ucmd->cmd;
-	struct itd_file *f = ucmd->f;
-	struct itd_dev *idev = f->idev;
-	bool canary = cmd->flags & IOMMU_TESTDEV_DMA_F_CANARY;
-	struct itd_buf *dst = NULL, *src = NULL;
-	u8 *want = NULL;
-	int rc;
-
-	if (cmd->flags & ~(IOMMU_TESTDEV_DMA_F_CANARY |
-			   IOMMU_TESTDEV_DMA_F_REPLAY))
-		return -EOPNOTSUPP;
-	if (cmd->op != IOMMU_TESTDEV_DMA_WRITE &&
-	    cmd->op != IOMMU_TESTDEV_DMA_COPY)
-		return -EOPNOTSUPP;
-	if (cmd->op == IOMMU_TESTDEV_DMA_COPY &&
-	    !(idev->ops->caps & IOMMU_TESTDEV_CAP_COPY))
-		return -EOPNOTSUPP;
-	if (cmd->op == IOMMU_TESTDEV_DMA_WRITE &&
-	    !(idev->ops->caps & IOMMU_TESTDEV_CAP_WRITE))
-		return -EOPNOTSUPP;
-	if (cmd->__reserved)
-		return -EINVAL;
-	if (!cmd->length || cmd->length > idev->ops->max_len)
-		return -EINVAL;
-	if (cmd->op != IOMMU_TESTDEV_DMA_COPY &&
-	    (cmd->src_buf_id != IOMMU_TESTDEV_BUF_NONE || cmd->src_offset))
-		return -EINVAL;
-
-	if (cmd->buf_id != IOMMU_TESTDEV_BUF_NONE) {
-		dst = itd_buf_get(f, cmd->buf_id);
-		if (!dst)
-			return -ENOENT;
-		rc = itd_buf_range(dst, cmd->buf_offset, cmd->length);
-		if (rc)
-			goto out;
-	} else if (cmd->buf_offset) {
-		return -EINVAL;
-	}
-	if (cmd->src_buf_id != IOMMU_TESTDEV_BUF_NONE) {
-		/* Without a landing place there is nothing to compare with. */
-		rc = -EINVAL;
-		if (!dst)
-			goto out;
-		src = itd_buf_get(f, cmd->src_buf_id);
-		rc = -ENOENT;
-		if (!src)
-			goto out;
-		rc = itd_buf_range(src, cmd->src_offset, cmd->length);
-		if (rc)
-			goto out;
-		/*
-		 * Nothing the device reads may be what it writes, nor what
-		 * the canary fill overwrites: the source is snapshotted
-		 * before the DMA and must not change under it.
-		 */
-		rc = -EINVAL;
-		if (src == dst)
-			goto out;
-		rc = itd_buf_share(dst, canary ? 0 : cmd->buf_offset,
-				   canary ? dst->length : cmd->length,
-				   src, cmd->src_offset, cmd->length);
-		if (rc) {
-			rc = rc < 0 ? rc : -EINVAL;
-			goto out;
-		}
-		/* The expected bytes; allocated before anything fires. */
-		rc = -ENOMEM;
-		want = kvmalloc(cmd->length, GFP_KERNEL);
-		if (!want)
-			goto out;
-		itd_buf_read(src, cmd->src_offset, cmd->length, want);
-	} else if (cmd->src_offset) {
-		rc = -EINVAL;
-		goto out;
-	}
-
-	mutex_lock(&idev->lock);
-	rc = -ENODEV;
-	if (idev->dead)
-		goto unlock;
-	rc = -EBUSY;
-	if (idev->owner && idev->owner != f)
-		goto unlock;
-	if (idev->mode == IOMMU_TESTDEV_MODE_DMA_API)
-		rc = itd_dma_api_dma(f, cmd, dst, src, want);
-	else
-		rc = itd_dma_translated(idev, cmd, dst, want);
-unlock:
-	mutex_unlock(&idev->lock);
-out:
-	kvfree(want);
-	if (src)
-		itd_buf_put(src);
-	if (dst)
-		itd_buf_put(dst);
-	return rc;
-}
-
-/**
- * itd_teardown_mode() - the device leaves whatever mode a file put it in
- * @idev: the device; back in the DMA_API mode, owned by no file, after
- *
- * Context: &itd_dev.lock held.
- */
-void itd_teardown_mode(struct itd_dev *idev)
-{
-	lockdep_assert_held(&idev->lock);
-	switch (idev->mode) {
-	case IOMMU_TESTDEV_MODE_OWNED:
-		itd_owned_teardown(idev);
-		break;
-	case IOMMU_TESTDEV_MODE_IOMMUFD:
-		itd_iommufd_teardown(idev);
-		break;
-	}
-	idev->mode = IOMMU_TESTDEV_MODE_DMA_API;
-	idev->owner = NULL;
 }
 
 /*
@@ -601,7 +217,7 @@ static int itd_release(struct inode *inode, struct file *file)
 
 	mutex_lock(&idev->lock);
 	if (idev->owner == f)
-		itd_teardown_mode(idev);
+		itd_mode_exit(idev);
 	mutex_unlock(&idev->lock);
 	itd_buf_free_all(f);
 	xa_destroy(&f->bufs);
@@ -665,6 +281,7 @@ static int itd_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	__mutex_init(&idev->lock, "itd_dev.lock", &idev->lock_key);
 	INIT_LIST_HEAD(&idev->resv);
 	idev->maps = RB_ROOT_CACHED;
+	idev->mode = &itd_mode_dma_api;
 	idev->pdev = pci_dev_get(pdev);
 	idev->ops = itd_engine_of(pdev);
 	idev->dma_bits = 64;
@@ -732,7 +349,7 @@ static void itd_remove(struct pci_dev *pdev)
 
 	misc_deregister(&idev->misc);
 	mutex_lock(&idev->lock);
-	itd_teardown_mode(idev);
+	itd_mode_exit(idev);
 	idev->dead = true;
 	idev->ops->remove(idev);
 	mutex_unlock(&idev->lock);

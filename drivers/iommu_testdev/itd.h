@@ -3,14 +3,17 @@
  * iommu_testdev internals: the device, the engines that fire DMA, the
  * buffers that serve as oracles and the domain modes that translate.
  *
- * Where things live:
- *   iommu_testdev.c  PCI binding, the char device, the ioctl switch
+ * Where things live, from the top down (each file calls only those below
+ * it; the ops tables are how the pipeline reaches an engine and a mode):
+ *   iommu_testdev.c  PCI binding, the char device, the ioctl table, GET_INFO
+ *   mode_owned.c     OWNED: attach/detach, MAP/UNMAP, its &itd_mode_ops
+ *   mode_iommufd.c   IOMMUFD: bind/attach/detach/unbind, its &itd_mode_ops
+ *   mode_dma_api.c   DMA_API: the DMA API maps, fires, unmaps
+ *   dma.c            the DMA pipeline: IOMMU_TESTDEV_DMA, fire, check
+ *   domain.c         groups, reserved regions, domain types
  *   buffer.c         driver pages and pinned user pages (the oracles)
  *   engine_itd.c     QEMU iommu-testdev
  *   engine_edu.c     QEMU edu
- *   mode_dma_api.c   DMA through the default domain with the DMA API
- *   mode_owned.c     a paging domain the driver owns; MAP/UNMAP
- *   mode_iommufd.c   the caller's iommufd IOAS/HWPT
  */
 #ifndef _ITD_H
 #define _ITD_H
@@ -85,6 +88,43 @@ extern const struct itd_engine_ops itd_engine_testdev;
 extern const struct itd_engine_ops itd_engine_edu;
 
 /**
+ * struct itd_dma_job - one IOMMU_TESTDEV_DMA, checked, as a mode runs it
+ * @cmd: the request; the mode fills its out_* fields
+ * @dst: the oracle: where the bytes must land, or NULL
+ * @src: COPY: the source buffer, or NULL
+ * @want: COPY with @src: @src's bytes before the DMA; else NULL (the pattern)
+ */
+struct itd_dma_job {
+	struct iommu_testdev_dma *cmd;
+	struct itd_buf *dst;
+	struct itd_buf *src;
+	const u8 *want;
+};
+
+/**
+ * struct itd_mode_ops - a mode: who translates the device's DMA
+ * @id: &enum iommu_testdev_mode
+ * @name: short name
+ * @dma: run one DMA: resolve its addresses, fire, check the oracle
+ * @teardown: leave the mode, back to the default domain; NULL for the
+ *            DMA_API mode, which is that domain
+ *
+ * Entering a mode is an ioctl in the mode's file (OWNED_ATTACH,
+ * IOMMUFD_BIND), which sets &itd_dev.mode; leaving it is itd_mode_exit().
+ * Both ops run with &itd_dev.lock held.
+ */
+struct itd_mode_ops {
+	u32 id;
+	const char *name;
+	int (*dma)(struct itd_dev *idev, const struct itd_dma_job *job);
+	void (*teardown)(struct itd_dev *idev);
+};
+
+extern const struct itd_mode_ops itd_mode_dma_api;
+extern const struct itd_mode_ops itd_mode_owned;
+extern const struct itd_mode_ops itd_mode_iommufd;
+
+/**
  * struct itd_buf - memory a test owns; the independent oracle of a DMA
  * @ref: held by the file's table, every mapping and every mmap
  * @length: bytes
@@ -139,7 +179,7 @@ struct itd_map {
  * @dma_bits: width of the addresses the device emits
  * @scratch: driver pages, max_len long: the device's oracle when the
  *           caller has none
- * @mode: &enum iommu_testdev_mode
+ * @mode: the mode the device is in
  * @owner: the file that moved the device out of the DMA_API mode
  * @default_type: uAPI type of the default domain, noted at probe
  * @default_pgsize: page sizes of the default domain
@@ -168,7 +208,7 @@ struct itd_dev {
 	unsigned int dma_bits;
 	struct page *scratch;
 
-	u32 mode;
+	const struct itd_mode_ops *mode;
 	struct itd_file *owner;
 	u32 default_type;
 	u64 default_pgsize;
@@ -216,12 +256,10 @@ static inline struct device *itd_to_dev(struct itd_dev *idev)
 	return &idev->pdev->dev;
 }
 
-/* iommu_testdev.c */
+/* domain.c: helpers that call nothing back */
 u32 itd_domain_type(struct iommu_domain *domain);
-int itd_require_mode(struct itd_file *f, u32 mode);
 int itd_group_devices(struct device *dev);
 int itd_iommu_isolated(struct device *dev);
-void itd_teardown_mode(struct itd_dev *idev);
 int itd_resv_check(struct itd_dev *idev, u64 iova, u64 len);
 int itd_resv_load(struct itd_dev *idev);
 void itd_resv_drop(struct itd_dev *idev);
@@ -242,23 +280,18 @@ int itd_buf_share(struct itd_buf *a, u64 aoff, u64 alen,
 u32 itd_buf_check(struct itd_buf *buf, u64 offset, u64 len, bool canary,
 		  const u8 *want);
 
-/* The DMA ioctl: the common front, then the mode that resolves addresses. */
+/* dma.c: the DMA pipeline */
 int itd_dma(struct itd_ucmd *ucmd);
-u32 itd_dma_check(struct iommu_testdev_dma *cmd, struct itd_buf *dst,
-		  const u8 *want);
+int itd_dma_translated(struct itd_dev *idev, const struct itd_dma_job *job);
 int itd_dma_fire(struct itd_dev *idev, struct itd_dma_req *req,
 		 u32 *result, u32 *flags);
-
-/* mode_dma_api.c */
-int itd_dma_api_dma(struct itd_file *f, struct iommu_testdev_dma *cmd,
-		    struct itd_buf *dst, struct itd_buf *src, const u8 *want);
+u32 itd_dma_check(const struct itd_dma_job *job);
 
 /* mode_owned.c */
 int itd_owned_attach(struct itd_ucmd *ucmd);
 int itd_owned_detach(struct itd_ucmd *ucmd);
 int itd_owned_map(struct itd_ucmd *ucmd);
 int itd_owned_unmap(struct itd_ucmd *ucmd);
-void itd_owned_teardown(struct itd_dev *idev);
 
 /* mode_iommufd.c */
 #if IS_ENABLED(CONFIG_IOMMUFD)
@@ -266,7 +299,6 @@ int itd_iommufd_bind(struct itd_ucmd *ucmd);
 int itd_iommufd_attach(struct itd_ucmd *ucmd);
 int itd_iommufd_detach(struct itd_ucmd *ucmd);
 int itd_iommufd_unbind(struct itd_ucmd *ucmd);
-void itd_iommufd_teardown(struct itd_dev *idev);
 #else
 static inline int itd_iommufd_bind(struct itd_ucmd *ucmd)
 {
@@ -287,10 +319,45 @@ static inline int itd_iommufd_unbind(struct itd_ucmd *ucmd)
 {
 	return -EOPNOTSUPP;
 }
-
-static inline void itd_iommufd_teardown(struct itd_dev *idev)
-{
-}
 #endif
+
+/**
+ * itd_require_mode() - may this file act on the device in this mode?
+ * @f: the calling file
+ * @mode: the mode the operation needs
+ *
+ * Context: &itd_dev.lock held.
+ * Return: 0, -ENODEV after unplug, -EBUSY when another file owns the device,
+ * -EINVAL when the device is in another mode.
+ */
+static inline int itd_require_mode(struct itd_file *f,
+				   const struct itd_mode_ops *mode)
+{
+	struct itd_dev *idev = f->idev;
+
+	lockdep_assert_held(&idev->lock);
+	if (idev->dead)
+		return -ENODEV;
+	if (idev->owner && idev->owner != f)
+		return -EBUSY;
+	if (idev->mode != mode)
+		return -EINVAL;
+	return 0;
+}
+
+/**
+ * itd_mode_exit() - the device leaves whatever mode a file put it in
+ * @idev: the device; back in the DMA_API mode, owned by no file, after
+ *
+ * Context: &itd_dev.lock held.
+ */
+static inline void itd_mode_exit(struct itd_dev *idev)
+{
+	lockdep_assert_held(&idev->lock);
+	if (idev->mode->teardown)
+		idev->mode->teardown(idev);
+	idev->mode = &itd_mode_dma_api;
+	idev->owner = NULL;
+}
 
 #endif /* _ITD_H */

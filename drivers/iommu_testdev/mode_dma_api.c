@@ -79,21 +79,16 @@ static bool itd_replay_safe(struct itd_dev *idev)
 	return itd_group_devices(dev) == 1;
 }
 
-/**
- * itd_dma_api_dma() - one DMA in the DMA_API mode
- * @f: the calling file
- * @cmd: the request; the kernel picks the IOVAs (@cmd->out_iova)
- * @dst: the buffer written (required)
- * @src: COPY: the buffer read
- * @want: COPY: @src's bytes before the DMA
- *
- * Context: &itd_dev.lock held.
- * Return: 0 when the DMA ran, else a negative errno.
+/*
+ * One DMA: map the caller's buffers with the DMA API, fire at the IOVAs it
+ * gave, unmap, check the oracle; with F_REPLAY, fire once more at the
+ * IOVA dma_unmap just gave back.
  */
-int itd_dma_api_dma(struct itd_file *f, struct iommu_testdev_dma *cmd,
-		    struct itd_buf *dst, struct itd_buf *src, const u8 *want)
+static int itd_dma_api_map_fire(struct itd_dev *idev,
+				const struct itd_dma_job *job)
 {
-	struct itd_dev *idev = f->idev;
+	struct iommu_testdev_dma *cmd = job->cmd;
+	struct itd_buf *dst = job->dst, *src = job->src;
 	struct device *dev = itd_to_dev(idev);
 	bool canary = cmd->flags & IOMMU_TESTDEV_DMA_F_CANARY;
 	bool replay = cmd->flags & IOMMU_TESTDEV_DMA_F_REPLAY;
@@ -139,7 +134,7 @@ int itd_dma_api_dma(struct itd_file *f, struct iommu_testdev_dma *cmd,
 	cmd->out_status = rc;
 	cmd->out_iova = req.iova;
 	cmd->out_src_iova = req.src_iova;
-	cmd->out_flags |= itd_dma_check(cmd, dst, want);
+	cmd->out_flags |= itd_dma_check(job);
 	rc = 0;
 
 	if (replay) {
@@ -161,3 +156,9 @@ out:
 	itd_dma_unmap_range(dev, &dm);
 	return rc;
 }
+
+const struct itd_mode_ops itd_mode_dma_api = {
+	.id = IOMMU_TESTDEV_MODE_DMA_API,
+	.name = "dma-api",
+	.dma = itd_dma_api_map_fire,
+};

@@ -41,7 +41,7 @@ int itd_iommufd_bind(struct itd_ucmd *ucmd)
 		return PTR_ERR(ictx);
 
 	mutex_lock(&idev->lock);
-	rc = itd_require_mode(f, IOMMU_TESTDEV_MODE_DMA_API);
+	rc = itd_require_mode(f, &itd_mode_dma_api);
 	if (rc)
 		goto out;
 	/* iommufd may bind a device without an IOMMU (IOMMUFD_NOIOMMU). */
@@ -56,7 +56,7 @@ int itd_iommufd_bind(struct itd_ucmd *ucmd)
 	itd_resv_load(idev);
 	idev->ifd = ifd;
 	idev->ifd_attached = false;
-	idev->mode = IOMMU_TESTDEV_MODE_IOMMUFD;
+	idev->mode = &itd_mode_iommufd;
 	idev->owner = f;
 	cmd->out_dev_id = id;
 out:
@@ -88,7 +88,7 @@ int itd_iommufd_attach(struct itd_ucmd *ucmd)
 		return -EINVAL;
 
 	mutex_lock(&idev->lock);
-	rc = itd_require_mode(f, IOMMU_TESTDEV_MODE_IOMMUFD);
+	rc = itd_require_mode(f, &itd_mode_iommufd);
 	if (rc)
 		goto out;
 	/* Attach needs a detached device, replace an attached one. */
@@ -132,7 +132,7 @@ int itd_iommufd_detach(struct itd_ucmd *ucmd)
 	if (cmd->flags)
 		return -EOPNOTSUPP;
 	mutex_lock(&idev->lock);
-	rc = itd_require_mode(f, IOMMU_TESTDEV_MODE_IOMMUFD);
+	rc = itd_require_mode(f, &itd_mode_iommufd);
 	if (!rc && !idev->ifd_attached)
 		rc = -EINVAL;
 	if (!rc)
@@ -141,13 +141,8 @@ int itd_iommufd_detach(struct itd_ucmd *ucmd)
 	return rc;
 }
 
-/**
- * itd_iommufd_teardown() - detach, unbind, back to the default domain
- * @idev: the device, in the IOMMUFD mode
- *
- * Context: &itd_dev.lock held.
- */
-void itd_iommufd_teardown(struct itd_dev *idev)
+/* Detach, unbind, back to the default domain (&itd_mode_ops.teardown). */
+static void itd_iommufd_teardown(struct itd_dev *idev)
 {
 	lockdep_assert_held(&idev->lock);
 	itd_iommufd_do_detach(idev);
@@ -172,9 +167,17 @@ int itd_iommufd_unbind(struct itd_ucmd *ucmd)
 	if (cmd->flags)
 		return -EOPNOTSUPP;
 	mutex_lock(&idev->lock);
-	rc = itd_require_mode(f, IOMMU_TESTDEV_MODE_IOMMUFD);
+	rc = itd_require_mode(f, &itd_mode_iommufd);
 	if (!rc)
-		itd_teardown_mode(idev);
+		itd_mode_exit(idev);
 	mutex_unlock(&idev->lock);
 	return rc;
 }
+
+/* A DMA in the IOMMUFD mode goes through the caller's IOAS or HWPT. */
+const struct itd_mode_ops itd_mode_iommufd = {
+	.id = IOMMU_TESTDEV_MODE_IOMMUFD,
+	.name = "iommufd",
+	.dma = itd_dma_translated,
+	.teardown = itd_iommufd_teardown,
+};

@@ -32,7 +32,7 @@ int itd_owned_attach(struct itd_ucmd *ucmd)
 		return -EINVAL;
 
 	mutex_lock(&idev->lock);
-	rc = itd_require_mode(f, IOMMU_TESTDEV_MODE_DMA_API);
+	rc = itd_require_mode(f, &itd_mode_dma_api);
 	if (rc)
 		goto out;
 	/* iommu_attach_device() wants the group to itself. */
@@ -64,7 +64,7 @@ int itd_owned_attach(struct itd_ucmd *ucmd)
 		goto err_domain;
 	itd_resv_load(idev);
 	idev->domain = domain;
-	idev->mode = IOMMU_TESTDEV_MODE_OWNED;
+	idev->mode = &itd_mode_owned;
 	idev->owner = f;
 
 	cmd->out_domain_type = itd_domain_type(domain);
@@ -92,13 +92,8 @@ static void itd_map_drop(struct itd_dev *idev, struct itd_map *map)
 	kfree(map);
 }
 
-/**
- * itd_owned_teardown() - back to the default domain, mappings dropped
- * @idev: the device, in the OWNED mode
- *
- * Context: &itd_dev.lock held.
- */
-void itd_owned_teardown(struct itd_dev *idev)
+/* Back to the default domain, mappings dropped (&itd_mode_ops.teardown). */
+static void itd_owned_teardown(struct itd_dev *idev)
 {
 	struct device *dev = itd_to_dev(idev);
 	struct interval_tree_node *node;
@@ -130,9 +125,9 @@ int itd_owned_detach(struct itd_ucmd *ucmd)
 	if (cmd->flags)
 		return -EOPNOTSUPP;
 	mutex_lock(&idev->lock);
-	rc = itd_require_mode(f, IOMMU_TESTDEV_MODE_OWNED);
+	rc = itd_require_mode(f, &itd_mode_owned);
 	if (!rc)
-		itd_teardown_mode(idev);
+		itd_mode_exit(idev);
 	mutex_unlock(&idev->lock);
 	return rc;
 }
@@ -210,7 +205,7 @@ int itd_owned_map(struct itd_ucmd *ucmd)
 	rc = -EINVAL;
 	if (end > buf->length)
 		goto err_put;
-	rc = itd_require_mode(f, IOMMU_TESTDEV_MODE_OWNED);
+	rc = itd_require_mode(f, &itd_mode_owned);
 	if (rc)
 		goto err_put;
 	domain = idev->domain;
@@ -281,7 +276,7 @@ int itd_owned_unmap(struct itd_ucmd *ucmd)
 		return -EOVERFLOW;
 
 	mutex_lock(&idev->lock);
-	rc = itd_require_mode(f, IOMMU_TESTDEV_MODE_OWNED);
+	rc = itd_require_mode(f, &itd_mode_owned);
 	if (rc)
 		goto out;
 	/* All or nothing: no mapping may stick out of the range. */
@@ -316,3 +311,14 @@ out:
 	mutex_unlock(&idev->lock);
 	return rc;
 }
+
+/*
+ * A DMA in the OWNED mode goes wherever the caller aims it: the domain holds
+ * only the caller's MAPs, so anything else faults.
+ */
+const struct itd_mode_ops itd_mode_owned = {
+	.id = IOMMU_TESTDEV_MODE_OWNED,
+	.name = "owned",
+	.dma = itd_dma_translated,
+	.teardown = itd_owned_teardown,
+};
