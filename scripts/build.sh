@@ -34,7 +34,7 @@ else
 	# (another ITD_SRC, a reverted edit) is older than its object, and make
 	# would keep the object.  Build from scratch whenever anything changed.
 	[[ -z $changes ]] || find "$mdir/src" \( -name '*.o' -o -name '*.ko' \) -delete
-	make -s -C "$KDIR" M="$mdir/src" ARCH="$KARCH" CROSS_COMPILE="$CROSS_COMPILE" \
+	make -s -C "$KDIR" M="$mdir/src" ARCH="$KARCH" CROSS_COMPILE="$CROSS_COMPILE" ${LLVM:+LLVM=$LLVM} \
 		CONFIG_IOMMU_TESTDEV=m -j"$JOBS" modules >&2
 	mapfile -t kos < <(find "$mdir/src" -name '*.ko')
 	[[ ${#kos[@]} -gt 0 ]] || itd_die "no .ko built in $mdir/src"

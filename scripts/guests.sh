@@ -239,6 +239,11 @@ itd_guest() {
 		itd_guest "${1/-bridge/}"
 		G_NAME=$1 G_BRIDGE=1 G_HOTPLUG=''
 		;;
+	# --- clang kCFI (scripts/kconfig/arm64-cfi.config, Linux 6.12) ---
+	arm64-smmuv3-cfi)  # every indirect call type-checked: the ioctl table, the ops tables
+		itd_guest arm64-smmuv3-iommufd
+		G_NAME=$1 G_KERNEL=custom:arm64-cfi
+		;;
 	# --- no IOMMU ---
 	x86_64-noiommu-7.3)  # iommufd.noiommu_bind_refused; everything else SKIPs or runs on dma-direct
 		G_ARCH=x86_64

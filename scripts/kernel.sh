@@ -17,7 +17,10 @@
 #
 # The config is allnoconfig + tools/testing/selftests/iommu_testdev/config +
 # the fragment (a line "#include <file>" pulls in another fragment from
-# scripts/kconfig/; later settings win), then olddefconfig.  Every option the
+# scripts/kconfig/; later settings win), then olddefconfig.  A line
+# "#llvm <suffix>" in the named fragment builds with clang: make LLVM=<suffix>
+# (e.g. -16 for clang-16; 1 for the unversioned tools); it prints LLVM= too,
+# for modules built against the tree.  Every option the
 # fragments set must come out as requested, or the script lists the ones that
 # did not and fails.  Options this tree does not know (CONFIG_IOMMU_TESTDEV,
 # the out-of-tree module) are dropped with a note.
@@ -111,7 +114,14 @@ merged=$(printf '%s\n' "$raw" | awk '
 srcid="$(basename "$TARBALL" .tar.xz)-$(stat -c '%s-%Y' "$TARBALL")"
 srcid=${srcid//[^A-Za-z0-9.+-]/_}
 src=$KB/src/$srcid
-ccid="$(command -v "${cross}gcc") $("${cross}gcc" --version | head -n1)"
+llvm=$(sed -n 's/^#llvm[[:space:]]\{1,\}\([^[:space:]]*\).*/\1/p' "$KCONFIG_DIR/$name.config")
+if [[ -n $llvm ]]; then
+	cc=clang${llvm#1}
+	command -v "$cc" >/dev/null || die "$cc not found (fragment $name: #llvm $llvm)"
+	ccid="$(command -v "$cc") $("$cc" --version | head -n1)"
+else
+	ccid="$(command -v "${cross}gcc") $("${cross}gcc" --version | head -n1)"
+fi
 hash=$(printf 'recipe %s\nsource %s %s\ncc %s\n%s\n' "$RECIPE" "$srcid" \
 	"$(stat -c '%s %Y' "$TARBALL")" "$ccid" "$merged" | sha256sum | cut -c1-12)
 out=$KB/$name-$series-$hash
@@ -121,8 +131,8 @@ mkdir -p "$KB/src" "$(dirname "$out")"
 print_result() {
 	local krel
 	krel=$(cat "$out/include/config/kernel.release")
-	printf 'KERNEL=%s\nKDIR=%s\nARCH=%s\nCROSS_COMPILE=%s\nKREL=%s\nMODDIR=\n' \
-		"$out/$image" "$out" "$karch" "$cross" "$krel"
+	printf 'KERNEL=%s\nKDIR=%s\nARCH=%s\nCROSS_COMPILE=%s\nKREL=%s\nMODDIR=\nLLVM=%s\n' \
+		"$out/$image" "$out" "$karch" "$cross" "$krel" "$llvm"
 }
 
 if [[ -z $check_only && -z ${ITD_KREBUILD:-} && -f $out/.itd-built ]]; then
@@ -161,7 +171,7 @@ fi
 # --- 3. Configure: allnoconfig with the fragment as KCONFIG_ALLCONFIG.
 stamp=$(date -u -d "@$(stat -c %Y "$TARBALL")" '+%a %b %e %H:%M:%S UTC %Y')
 kmake() {
-	nice -n 5 make -C "$src" O="$out" ARCH="$karch" CROSS_COMPILE="$cross" \
+	nice -n 5 make -C "$src" O="$out" ARCH="$karch" CROSS_COMPILE="$cross" ${llvm:+LLVM=$llvm} \
 		KBUILD_BUILD_TIMESTAMP="$stamp" KBUILD_BUILD_USER=itd \
 		KBUILD_BUILD_HOST=iommu-testdev KBUILD_BUILD_VERSION=1 "$@"
 }

@@ -83,6 +83,7 @@ itd_debian_version() {
 itd_kernel() {
 	local arch=$1 spec=${2:-debian} v line
 	itd_arch_vars "$arch"
+	LLVM=''  # a custom kernel built with clang: modules need LLVM= too
 	if [[ -n ${ITD_USER_KERNEL:-} ]]; then
 		KERNEL=$ITD_USER_KERNEL KDIR=$ITD_USER_KDIR MODDIR=${ITD_USER_MODDIR:-} KID=user
 	elif [[ $spec == debian || $spec == debian:* ]]; then
@@ -102,7 +103,7 @@ itd_kernel() {
 			itd_die "scripts/kernel.sh $arch ${spec#custom:} failed"
 		while IFS= read -r line; do
 			case $line in
-			KERNEL=* | KDIR=* | MODDIR=*) printf -v "${line%%=*}" '%s' "${line#*=}" ;;
+			KERNEL=* | KDIR=* | MODDIR=* | LLVM=*) printf -v "${line%%=*}" '%s' "${line#*=}" ;;
 			esac
 		done <<<"$out"
 		KID=custom-${spec#custom:}
