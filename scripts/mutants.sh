@@ -23,7 +23,7 @@ N=tools/testing/selftests/iommu_testdev/iommufd_nested_test.c
 # [@ needs: itd (only iommu-testdev runs that code), edu (only edu),
 #  debug (kmemleak), nested (a guest where iommufd nesting opens:
 #  arm64-smmuv3-nested-7.3), smmuv3 (an arm-smmuv3 guest), noiommu (a guest
-#  without an IOMMU)]
+#  without an IOMMU), bridge (lockdep and two devices under one root port)]
 # A file "cmdline" breaks the guest instead of the driver: the expression is
 # appended to the kernel command line (an IOMMU that did not probe, say).
 mutants=(
@@ -40,6 +40,7 @@ mutants=(
 	"noiommu-bind@$D/mode_iommufd.c@s/rc = itd_iommu_isolated(itd_to_dev(idev));/rc = 0;/@iommufd bind of a device without an IOMMU (run on x86_64-noiommu-7.3)@noiommu"
 	"copy-same-buffer@$D/dma.c@s/if (src == dst)/if (0)/;s/rc = itd_buf_share(/rc = 0 \&\& itd_buf_share(/@COPY that reads the buffer it writes@edu"
 	"memlock-uncharged@$D/buffer.c@s/rc = account_locked_vm(current->mm, buf->npages, true);/rc = 0;/@pinned pages not charged to RLIMIT_MEMLOCK"
+	"lock-one-class@$D/iommu_testdev.c@s/__mutex_init(\&idev->lock, \"itd_dev.lock\", \&idev->lock_key);/mutex_init(\&idev->lock);/@one lockdep class for every device's lock, held across a bus reset@bridge"
 	"canary-bulk-unchecked@$D/buffer.c@s/if ((w\[0\] ^ c)/if (0 \&\& (w[0] ^ c)/@only the ends of a page checked for stray bytes"
 	# Stage 1 as the nested test (the guest) writes it, broken three ways.
 	"nested-cd-pointer@$N@s/(cd_ipa \& STE0_S1CTXPTR_MASK)/((cd_ipa + 64) \& STE0_S1CTXPTR_MASK)/@a vSTE whose S1ContextPtr misses the CD@nested"
@@ -64,6 +65,8 @@ for m in "${mutants[@]}"; do
 		{ echo "# mutant $name: not applicable: $guest runs edu (iommu-testdev code)"; continue; } ;;
 	edu) [[ $G_ENGINE == edu* ]] ||
 		{ echo "# mutant $name: not applicable: $guest runs iommu-testdev (edu code; try QEMU 7.2)"; continue; } ;;
+	bridge) [[ $guest == *bridge*debug* ]] ||
+		{ echo "# mutant $name: not applicable: $guest has no lockdep with two devices under one port (try arm64-smmuv3-bridge-debug-7.3)"; continue; } ;;
 	noiommu) [[ $guest == *noiommu* ]] ||
 		{ echo "# mutant $name: not applicable: $guest has an IOMMU (try x86_64-noiommu-7.3)"; continue; } ;;
 	debug) [[ $G_KERNEL == *debug* ]] ||
