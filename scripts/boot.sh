@@ -37,7 +37,8 @@ esac
 cmdline="console=$console quiet panic=-1 rdinit=/init itd.guest=$guest"
 [[ -n $G_MODPARAMS ]] && cmdline+=" itd.modparams=$G_MODPARAMS"
 [[ -n $G_CMDLINE ]] && cmdline+=" $G_CMDLINE"
-[[ -n ${ITD_ARGS:-} ]] && cmdline+=" itd.args=$ITD_ARGS"
+args=${ITD_ARGS:-$G_ARGS}
+[[ -n $args ]] && cmdline+=" itd.args=$args"
 stress=${ITD_STRESS:-$G_STRESS}
 [[ $stress == 1 ]] || cmdline+=" itd.stress=$stress"
 [[ -z $G_IOMMU ]] || cmdline+=" itd.iommu=1"

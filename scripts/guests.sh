@@ -40,6 +40,8 @@
 #               itd_guest_check sets G_BIOS to the firmware file
 #   G_ACPI_UPGRADE  iort-canwbs: pack.sh puts an IORT with the root
 #               complex's CANWBS flag set in the initrd (scripts/iort.sh)
+#   G_ARGS      run_kselftest.sh arguments (as ITD_ARGS, which overrides
+#               it): the guest runs only these programs
 # To add a guest: add a case below (and its name to a group); use G_NEEDS so
 # that a QEMU lacking something skips it with a reason.
 
@@ -61,7 +63,9 @@ ITD_GUESTS_73+=" x86_64-noiommu-7.3"
 # Run by name only: the x86 debug kernels are slow enough under TCG that
 # the hardening tests' timeouts do not hold when guests share the host, and
 # virtio-iommu's unmap allocates, so fail_nth makes dma-iommu WARN there.
-ITD_GUESTS_EXTRA="x86_64-vtd-debug x86_64-virtio-iommu-debug arm64-smmuv3-debug"
+# arm64-smmuv3-nested-debug-7.3 needs a kernel of its own (arm64-acpi-debug).
+ITD_GUESTS_EXTRA="x86_64-vtd-debug x86_64-virtio-iommu-debug arm64-smmuv3-debug
+	arm64-smmuv3-nested-debug-7.3"
 ITD_GUESTS_LAZY="x86_64-vtd-lazy x86_64-virtio-iommu-lazy"
 ITD_GUESTS_ALL="$ITD_GUESTS_BASE $ITD_GUESTS_MATRIX $ITD_GUESTS_73 $ITD_GUESTS_DEBUG
 	$ITD_GUESTS_LEGACY $ITD_GUESTS_LAZY"
@@ -87,7 +91,7 @@ itd_guest() {
 	G_NAME=$1 G_ARCH='' G_KERNEL=debian G_QEMU=() G_EXTRA=() G_CMDLINE='' G_MODULES='' G_NDEV=1
 	G_HOTPLUG='' G_ROOTPORT='' G_BRIDGE='' G_MEM=1G G_SMP=2 G_ICOUNT='' G_STRESS=1 G_IOMMU=1
 	G_NEEDS=() G_LEGACY='' G_NO_EDU=''
-	G_FIRMWARE='' G_BIOS='' G_ACPI_UPGRADE=''
+	G_FIRMWARE='' G_BIOS='' G_ACPI_UPGRADE='' G_ARGS=''
 	case $1 in
 	# --- base guests (make check) ---
 	arm64-smmuv3)
@@ -209,6 +213,15 @@ itd_guest() {
 		# The SMMU QEMU 11.0+ gives virt,iommu=smmuv3 has stage 1 and
 		# stage 2; arm-smmuv3's "stage" property came with it (10.1).
 		G_NEEDS=("prop arm-smmuv3 stage")
+		;;
+	arm64-smmuv3-nested-debug-7.3)  # nesting where KASAN, lockdep and kmemleak watch
+		# The nested guest's machine (so the same upgraded IORT) on the
+		# debug kernel booted through UEFI; a WARN panics.
+		itd_guest arm64-smmuv3-nested-7.3
+		G_NAME=$1 G_KERNEL=custom:arm64-acpi-debug@7.3
+		G_CMDLINE="panic_on_warn=1" G_STRESS=5 G_ICOUNT=0
+		# The iommufd programs only: the rest runs on arm64-smmuv3-debug-7.3.
+		G_ARGS=-t,iommu_testdev:iommufd_nested_test,-t,iommu_testdev:iommufd_testdev_test
 		;;
 	*-qemu72)  # the legacy group: a guest above on bookworm's QEMU 7.2
 		itd_guest "${1%-qemu72}"

@@ -72,7 +72,7 @@ file /init $tmp/init 0755 0 0
 EOF
 "$gen" "$tmp/list" >"$tmp/initrd"
 # shellcheck disable=SC2054 # commas belong to QEMU options
-timeout -k 5 120 "$QEMU" -accel tcg,thread=multi -smp "$G_SMP" -m "$G_MEM" \
+timeout -k 5 300 "$QEMU" -accel tcg,thread=multi -smp "$G_SMP" -m "$G_MEM" \
 	-nographic -no-reboot -nic none -bios "$G_BIOS" -kernel "$KERNEL" \
 	-initrd "$tmp/initrd" -append "console=ttyAMA0 quiet panic=-1 rdinit=/init" \
 	"${machine[@]}" </dev/null >"$tmp/console" 2>&1 ||
