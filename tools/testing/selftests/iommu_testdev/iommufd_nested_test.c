@@ -162,7 +162,7 @@ struct itd_smmu_hw_info {
 #define ASID_B		0x22
 
 /* 4 KiB units of the tables buffer */
-enum { U_CD, U_L1A, U_L2A, U_L3A, U_L1B, U_L2B, U_L3B, U_TABLES };
+enum { U_CD, U_L1A, U_L2A, U_L3A, U_L1B, U_L2B, U_L3B, U_CD2, U_TABLES };
 
 /* Table set A and B send IOVA page i to different data units. */
 static const unsigned int perm_a[NPAGES] = { 5, 2, 7, 0 };
@@ -352,11 +352,11 @@ static __u64 vste0_s1(__u64 cd_ipa)
 static const __u64 vste1_s1 = STE1_S1CIR_WBRA | STE1_S1COR_WBRA |
 			      STE1_S1CSH_IS;
 
-/* Write the CD: 39-bit IOVAs, 4 KiB granule, TTB0 at @l1_unit, @asid. */
-static void write_cd(struct nest_ctx *c, unsigned int l1_unit, __u16 asid,
-		     bool record)
+/* Write the CD at @cd_unit: 39-bit IOVAs, 4 KiB granule, TTB0 at @l1_unit. */
+static void write_cd_at(struct nest_ctx *c, unsigned int cd_unit,
+			unsigned int l1_unit, __u16 asid, bool record)
 {
-	__u64 *cd = unit(c, U_CD);
+	__u64 *cd = unit(c, cd_unit);
 
 	memset(cd, 0, 64);
 	cd[1] = unit_ipa(l1_unit) & CD1_TTB0_MASK;
@@ -366,6 +366,13 @@ static void write_cd(struct nest_ctx *c, unsigned int l1_unit, __u16 asid,
 		CD0_AA64 | (record ? CD0_R : 0) | CD0_A | CD0_ASET |
 		CD0_ASID(asid) | CD0_V;
 	__sync_synchronize();
+}
+
+/* The CD the setup's vSTE points at. */
+static void write_cd(struct nest_ctx *c, unsigned int l1_unit, __u16 asid,
+		     bool record)
+{
+	write_cd_at(c, U_CD, l1_unit, asid, record);
 }
 
 static unsigned int l1_index(__u64 iova) { return (iova >> 30) & 0x1ff; }
@@ -1071,14 +1078,34 @@ TEST_F(nested, parent_not_nest_parent)
 	landed_at(iova_of(0, 0x28), data_off(perm_a, 0, 0x28), 4);
 }
 
+/* Another test device of the same engine, or -1. */
+static int open_other_device(struct nest_ctx *c)
+{
+	struct iommu_testdev_info info;
+	char path[64];
+	int i, fd;
+
+	for (i = 0; i < 16; i++) {
+		snprintf(path, sizeof(path), "/dev/iommu_testdev%d", i);
+		fd = open(path, O_RDWR | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		if (!_test_cmd_get_info(fd, &info) &&
+		    info.pci_rid != c->info.pci_rid &&
+		    info.engine == c->info.engine)
+			return fd;
+		close(fd);
+	}
+	return -1;
+}
+
 /* One vDEVICE per device per vIOMMU, one device per virtual ID. */
 TEST_F(nested, vdevice_duplicate)
 {
 	struct iommu_testdev_iommufd_bind b = { .size = sizeof(b) };
 	struct nest_ctx *c = &self->c;
 	__u32 id, viommu2, vdev2;
-	char path[64];
-	int fd2 = -1, i;
+	int fd2;
 
 	EXPECT_EQ(-1, vdevice_alloc(c->ifd, c->viommu, c->dev_id, VSID, &id));
 	EXPECT_EQ(EEXIST, errno);
@@ -1092,19 +1119,7 @@ TEST_F(nested, vdevice_duplicate)
 	ASSERT_EQ(0, destroy(c->ifd, viommu2));
 
 	/* Another test device, bound to the same iommufd, wants VSID too. */
-	for (i = 0; i < 16 && fd2 < 0; i++) {
-		struct iommu_testdev_info info;
-
-		snprintf(path, sizeof(path), "/dev/iommu_testdev%d", i);
-		fd2 = open(path, O_RDWR | O_CLOEXEC);
-		if (fd2 < 0)
-			continue;
-		if (_test_cmd_get_info(fd2, &info) ||
-		    info.pci_rid == c->info.pci_rid) {
-			close(fd2);
-			fd2 = -1;
-		}
-	}
+	fd2 = open_other_device(c);
 	if (fd2 < 0)
 		SKIP(return, "one test device: the cross-device check needs two");
 	b.iommufd = c->ifd;
@@ -1137,6 +1152,82 @@ TEST_F(nested, translate_needs_vdevice)
 	/* A second vEVENTQ of one type on a vIOMMU: EEXIST. */
 	EXPECT_EQ(-1, veventq_alloc(c->ifd, c->viommu, &id, &vfd2));
 	EXPECT_EQ(EEXIST, errno);
+}
+
+/*
+ * Replace between two translating nested HWPTs of one vIOMMU whose vSTEs
+ * point at different CDs (set A with ASID_A, set B with ASID_B): the
+ * kernel rewrites the live STE, and each DMA follows the current one.
+ */
+TEST_F(nested, replace_nested_nested)
+{
+	struct nest_ctx *c = &self->c;
+	__u32 nested2, pt;
+	int round;
+
+	write_tables(c, U_L1B, perm_b);
+	write_cd_at(c, U_CD2, U_L1B, ASID_B, true);
+	ASSERT_EQ(0, vste_alloc(c, c->viommu, vste0_s1(unit_ipa(U_CD2)),
+				vste1_s1, &nested2));
+	for (round = 0; round < 2; round++) {
+		landed_at(iova_of(2, 0x78), data_off(perm_a, 2, 0x78), 4);
+		pt = nested2;
+		ASSERT_EQ(0, itd_attach(c->fd, &pt, true));
+		landed_at(iova_of(2, 0x78), data_off(perm_b, 2, 0x78), 4);
+		landed_at(iova_of(0, 0x78), data_off(perm_b, 0, 0x78), 4);
+		pt = c->nested;
+		ASSERT_EQ(0, itd_attach(c->fd, &pt, true));
+	}
+	ASSERT_EQ(0, destroy(c->ifd, nested2));
+}
+
+/*
+ * Two devices, one vIOMMU, one nested HWPT: each has its own vSID, both
+ * translate through the same CD, and each fault record names the vSID of
+ * the device that faulted.
+ */
+TEST_F(nested, two_devices_one_viommu)
+{
+	struct iommu_testdev_iommufd_bind b = { .size = sizeof(b) };
+	struct nest_ctx *c = &self->c;
+	struct itd_vevent ev[4];
+	struct itd_tbuf data2;
+	__u32 vdev2, pt;
+	int fd2, n;
+
+	fd2 = open_other_device(c);
+	if (fd2 < 0)
+		SKIP(return, "one test device of this engine: the test needs two");
+	b.iommufd = c->ifd;
+	ASSERT_EQ(0, ioctl(fd2, IOMMU_TESTDEV_IOMMUFD_BIND, &b));
+	ASSERT_EQ(0, vdevice_alloc(c->ifd, c->viommu, b.out_dev_id, VSID + 1,
+				   &vdev2));
+	pt = c->nested;
+	ASSERT_EQ(0, itd_attach(fd2, &pt, false));
+	/* The second device's oracle: the same user memory, pinned by it. */
+	memset(&data2, 0, sizeof(data2));
+	data2.p = c->data.p;
+	data2.len = c->data.len;
+	ASSERT_EQ(0, _test_cmd_buf_alloc(fd2, IOMMU_TESTDEV_BUF_PIN,
+					 data2.len, (uintptr_t)data2.p,
+					 &data2.id, NULL, NULL));
+	itd_expect_landed(_metadata, fd2, &data2, iova_of(1, 0x7c),
+			  data_off(perm_a, 1, 0x7c), 4);
+	landed_at(iova_of(3, 0x7c), data_off(perm_a, 3, 0x7c), 4);
+
+	/* A fault from each: the records carry their own vSIDs. */
+	fault_vevent(_metadata, c, iova_of(NPAGES, 0x7c), 4, EVT_F_TRANSLATION);
+	vevents_drain(c);
+	itd_expect_fault(_metadata, fd2, &c->info, &data2, iova_of(NPAGES, 0x7c),
+			 0, 4);
+	n = vevents_read(c, ev, 4, 1, 2000);
+	ASSERT_LE(1, n);
+	ASSERT_EQ(EVT_F_TRANSLATION, ev[0].evt[0] & 0xff);
+	ASSERT_EQ(VSID + 1, ev[0].evt[0] >> 32);
+	ASSERT_EQ(iova_of(NPAGES, 0x7c), ev[0].evt[2]);
+	_test_cmd_buf_free(fd2, data2.id);
+	close(fd2);
+	landed_at(iova_of(3, 0x7c), data_off(perm_a, 3, 0x7c), 4);
 }
 
 /*
