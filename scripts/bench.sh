@@ -7,9 +7,10 @@
 # when no guest can run the benchmark.
 #
 # With no guest: one guest per IOMMU model (ITD_BENCH_GUESTS), each on the
-# minimal kernel of its arch (scripts/kernel.sh <arch>-iommufd), which has
-# CONFIG_DMA_MAP_BENCHMARK.  Named guests keep their own kernel unless
-# ITD_GUEST_KERNEL says otherwise (e.g. custom:%a-iommufd@7.3).
+# minimal Linux 7.3 kernel of its arch (scripts/kernel.sh: arm64-acpi@7.3,
+# x86_64-iommufd@7.3), which has CONFIG_DMA_MAP_BENCHMARK.  Named guests
+# keep their own kernel unless ITD_GUEST_KERNEL says otherwise (e.g.
+# custom:%a-iommufd for the 6.12 ones; see guests.sh).
 #
 #   ITD_BENCH_SECONDS=<s>  time per sample (default 0.2)
 #   ITD_BENCH_ROUNDS=<n>   samples per measurement (default 5)
@@ -28,7 +29,7 @@ ITD_BENCH_GUESTS=${ITD_BENCH_GUESTS:-"arm64-smmuv3 arm64-smmuv3-s2 x86_64-vtd x8
 	x86_64-amd-iommu arm64-virtio-iommu"}
 if [[ $# -eq 0 ]]; then
 	read -r -a guests <<<"${ITD_BENCH_GUESTS//$'\n'/ }"
-	export ITD_GUEST_KERNEL=${ITD_GUEST_KERNEL:-custom:%a-iommufd}
+	export ITD_GUEST_KERNEL=${ITD_GUEST_KERNEL:-arm64=custom:arm64-acpi@7.3,x86_64=custom:x86_64-iommufd@7.3}
 else
 	guests=("$@")
 	[[ ${guests[*]} == base ]] && read -r -a guests <<<"$ITD_GUESTS_BASE"

@@ -268,11 +268,18 @@ itd_guest() {
 		itd_die "unknown guest '$1' (known: ${ITD_GUESTS_ALL//[[:space:]]/ } $ITD_GUESTS_EXTRA)"
 		;;
 	esac
-	# ITD_GUEST_KERNEL=<spec> (make bench): a guest on the Debian kernel
-	# boots <spec> instead, %a standing for its arch; such a minimal
-	# kernel has every module built in.
+	# ITD_GUEST_KERNEL=<spec> or <arch>=<spec>,... (make bench): a guest on
+	# the Debian kernel boots <spec> instead, %a standing for its arch;
+	# such a minimal kernel has every module built in.
 	if [[ -n ${ITD_GUEST_KERNEL:-} && $G_KERNEL == debian ]]; then
-		G_KERNEL=${ITD_GUEST_KERNEL//%a/$G_ARCH} G_MODULES=
+		local k=$ITD_GUEST_KERNEL
+		if [[ $k == *=* ]]; then
+			k=,$k,
+			k=${k#*,"$G_ARCH"=}
+			[[ $k != ,* ]] && k=${k%%,*} || k=debian
+		fi
+		G_KERNEL=${k//%a/$G_ARCH}
+		[[ $G_KERNEL == debian ]] || G_MODULES=
 	fi
 }
 
