@@ -13,7 +13,8 @@
 # custom:%a-iommufd for the 6.12 ones; see guests.sh).
 #
 #   ITD_BENCH_SECONDS=<s>  time per sample (default 0.2)
-#   ITD_BENCH_ROUNDS=<n>   samples per measurement (default 5)
+#   ITD_BENCH_ROUNDS=<n>   samples per measurement and boot (default 3)
+#   ITD_BENCH_BOOTS=<n>    boots per guest (default 2); their samples pool
 #   ITD_BENCH_BASE=<file>  (make bench BASE=<file>) a bench.tsv of an earlier
 #                          run: mark each row that moved by more than the
 #                          spread the two runs measured
@@ -34,7 +35,7 @@ else
 	guests=("$@")
 	[[ ${guests[*]} == base ]] && read -r -a guests <<<"$ITD_GUESTS_BASE"
 fi
-secs=${ITD_BENCH_SECONDS:-0.2} rounds=${ITD_BENCH_ROUNDS:-5}
+secs=${ITD_BENCH_SECONDS:-0.2} rounds=${ITD_BENCH_ROUNDS:-3} boots=${ITD_BENCH_BOOTS:-2}
 base=${ITD_BENCH_BASE:-}
 [[ -z $base || -r $base ]] || itd_die "BASE=$base: no such file"
 export ITD_OUT=${ITD_OUT}/bench
@@ -101,21 +102,28 @@ for g in "${guests[@]}"; do
 	build_dmabench
 	build_bench
 	"$SCRIPTS/pack.sh" "$g" >/dev/null
-	g0=$(itd_now)
-	# iomem=relaxed: a kernel with CONFIG_IO_STRICT_DEVMEM (Debian's) maps
-	# no BAR a driver holds, and the raw floor is BAR0 mapped from sysfs.
-	ITD_CMDLINE="itd.bench=$secs,$rounds iomem=relaxed" "$SCRIPTS/boot.sh" "$g"
-	itd_log "bench $g: $(itd_elapsed "$g0") s"
-	log=$ITD_OUT/logs/$g.log
-	grep -a '^bench: .*skipped\|failed' "$log" | tr -d '\r' | sed "s/^/[itd] $g: /" >&2 || true
-	n=$(grep -ac '^bench: [A-Za-z_0-9]* [0-9.]* ' "$log" || true)
-	if [[ $n == 0 ]]; then
-		itd_log "bench $g: no numbers (see $log)"
-		continue
-	fi
-	cols+=("$g")
-	grep -a '^bench: [A-Za-z_0-9]* [0-9.]* ' "$log" | tr -d '\r' |
-		awk -v g="$g" '{ print g, $2, $3, $4, ($5 == "" ? "-" : $5) }' >>"$raw"
+	# Each boot lays its memory out afresh, and the ratios move from one
+	# boot to the next by more than within one: sample several boots, so
+	# that the range a BASE comparison trusts includes that move.
+	got=
+	for ((b = 1; b <= boots; b++)); do
+		g0=$(itd_now)
+		# iomem=relaxed: a kernel with CONFIG_IO_STRICT_DEVMEM (Debian's)
+		# maps no BAR a driver holds; the raw floor maps BAR0 from sysfs.
+		ITD_CMDLINE="itd.bench=$secs,$rounds iomem=relaxed" "$SCRIPTS/boot.sh" "$g"
+		itd_log "bench $g: boot $b: $(itd_elapsed "$g0") s"
+		log=$ITD_OUT/logs/$g.log
+		grep -a '^bench: .*skipped\|failed' "$log" | tr -d '\r' | sed "s/^/[itd] $g: /" >&2 || true
+		n=$(grep -ac '^bench: [A-Za-z_0-9]* [0-9.]* ' "$log" || true)
+		if [[ $n == 0 ]]; then
+			itd_log "bench $g: no numbers (see $log)"
+			break
+		fi
+		got=1
+		grep -a '^bench: [A-Za-z_0-9]* [0-9.]* ' "$log" | tr -d '\r' |
+			awk -v g="$g" '{ print g, $2, $3, $4, ($5 == "" ? "-" : $5) }' >>"$raw"
+	done
+	[[ -z $got ]] || cols+=("$g")
 done
 [[ ${#cols[@]} -gt 0 ]] || itd_die "no guest ran the benchmark"
 

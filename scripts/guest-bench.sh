@@ -8,7 +8,7 @@
 #    done with it: unbound from iommu_testdev and bound to dma_map_benchmark,
 #    in its default DMA domain.  Map and unmap of 4 KiB and 2 MiB,
 #    bidirectional (as our MAP's read+write), one thread, 1 s a run
-#    (the tool's shortest), min(rounds, 3) runs of each.
+#    (the tool's shortest), (rounds + 1) / 2 runs of each.
 # Every number comes out as "bench: <name> <value> <unit> [<floor>]".
 secs=${1:-0.2} rounds=${2:-5}
 out=/tmp/bench.out
@@ -33,8 +33,7 @@ else
 	[ -e "$dev/driver" ] && echo "$bdf" >"$dev/driver/unbind"
 	echo dma_map_benchmark >"$dev/driver_override"
 	echo "$bdf" >$drv/bind
-	n=$rounds
-	[ "$n" -gt 3 ] && n=3
+	n=$(((rounds + 1) / 2))
 	i=0
 	while [ $i -lt "$n" ]; do
 		for g in 1:4K 512:2M; do
