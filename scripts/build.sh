@@ -53,9 +53,12 @@ ksrc=$LINUX_SRC/tools/testing/selftests/iommu_testdev
 # one copy-and-build at a time, or one tree's tests get another's sources.
 exec 9>"$LINUX_SRC/.itd-selftests.lock"
 flock 9
-rsync -a --delete "$SRC/tools/testing/selftests/iommu_testdev/" "$ksrc/"
+# By content, not times (no -t): a file that differs is written anew and so
+# is newer than its objects, even when the tree it comes from is older
+# (another worktree, a reverted edit); make then rebuilds what it must.
+rsync -r --checksum --delete "$SRC/tools/testing/selftests/iommu_testdev/" "$ksrc/"
 if [[ -f $SRC/include/uapi/linux/iommu_testdev.h ]]; then
-	rsync -a "$SRC/include/uapi/linux/iommu_testdev.h" "$LINUX_SRC/include/uapi/linux/"
+	rsync --checksum "$SRC/include/uapi/linux/iommu_testdev.h" "$LINUX_SRC/include/uapi/linux/"
 fi
 hdrs=$ITD_CACHE/uapi-headers/$arch/include
 inst=$A/kselftest
