@@ -177,7 +177,21 @@ BEGIN {
 	# Kernel trouble anywhere in the log (not in a test program output line).
 	if (line ~ kpat && (printk || line !~ /^#/) && line !~ /^ITD-/) {
 		k = line; sub(/^\[ *[0-9]+\.[0-9]+\] */, "", k)
+		if (k ~ /^WARNING:/) { wstart = nbad + 1; wknown = (k ~ /kernel\/time\/hrtimer\.c:[0-9]+ hrtimer_forward/); wdl = 0 }
 		if (!(k in seen)) { seen[k] = 1; bad[++nbad] = k }
+	}
+	# One known bug elsewhere, by its whole signature (the WARNING line and
+	# the caller in its trace): the deadline server of Linux 6.12 forwards an
+	# enqueued hrtimer, a WARN in hrtimer_forward() from dl_task_timer(),
+	# seen once at boot (pgdatinit0, before /init) of an x86 guest on QEMU
+	# 7.2 with its periodic tick.  This driver uses neither.  A NOTE.
+	if (wstart && line ~ /dl_task_timer/) wdl = 1
+	if (wstart && line ~ /---\[ end trace/) {
+		if (wknown && wdl) {
+			nbad = wstart - 1
+			notes[++nn] = "kernel: WARNING in hrtimer_forward() from dl_task_timer() at boot (the Linux 6.12 deadline server under a TCG periodic tick; not this suite)"
+		}
+		wstart = 0
 	}
 	if (line ~ /^ITD-BEGIN/) { begin = 1; next }
 	if (line ~ /^ITD-INSMOD rc=/) { insmod = substr(line, 15); state = "tests"; next }
