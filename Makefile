@@ -40,8 +40,10 @@ setup:
 run:
 	scripts/run.sh $(GUESTS)
 
-check: $(LINT)
-	scripts/run.sh $(CHECK_GUESTS)
+# make check runs lint beside the guests (run.sh waits for it and counts a
+# lint failure as a failure); LINT= leaves it out.
+check:
+	ITD_LINT=$(LINT) scripts/run.sh $(CHECK_GUESTS)
 
 matrix:
 	scripts/run.sh all

@@ -31,6 +31,7 @@
 #               then fails on "no IOMMU" ('' for a guest without one)
 #   G_BRIDGE    set: two more behind one PCIe switch, for a secondary bus
 #               reset of both (lifecycle.bus_reset_two)
+#   G_SLOW      set: make check starts it first (a debug kernel, a 1 GiB page)
 #   G_STRESS    ITD_STRESS in the guest (default 1: quick; see the selftests'
 #               itd_stress()); ITD_STRESS on the host overrides it everywhere
 #   G_NEEDS     what QEMU must offer: "device <name>", "prop <device> <a>[|<b>]"
@@ -90,7 +91,7 @@ X86_Q35="q35,kernel-irqchip=split"
 itd_guest() {
 	G_NAME=$1 G_ARCH='' G_KERNEL=debian G_QEMU=() G_EXTRA=() G_CMDLINE='' G_MODULES='' G_NDEV=1
 	G_HOTPLUG='' G_ROOTPORT='' G_BRIDGE='' G_MEM=1G G_SMP=2 G_ICOUNT='' G_STRESS=1 G_IOMMU=1
-	G_NEEDS=() G_LEGACY='' G_NO_EDU=''
+	G_NEEDS=() G_LEGACY='' G_NO_EDU='' G_SLOW=''
 	G_FIRMWARE='' G_BIOS='' G_ACPI_UPGRADE='' G_ARGS=''
 	case $1 in
 	# --- base guests (make check) ---
@@ -160,7 +161,7 @@ itd_guest() {
 	arm64-smmuv3-1g)  # a 1 GiB hugetlb page for owned.*.block_1g
 		itd_guest arm64-smmuv3
 		# Zeroing it costs ~45 s of TCG: not in the quick base guest.
-		G_NAME=$1 G_CMDLINE="hugepagesz=1G hugepages=1" G_MEM=3G
+		G_NAME=$1 G_CMDLINE="hugepagesz=1G hugepages=1" G_MEM=3G G_SLOW=1
 		;;
 	arm64-smmuv3-s2 | arm64-smmuv3-nested)  # user-creatable SMMUv3 (QEMU 10.1+)
 		G_ARCH=arm64
@@ -238,7 +239,7 @@ itd_guest() {
 		G_CMDLINE="panic_on_warn=1"
 		# The long fuzz, race, reload and unplug runs go where KASAN,
 		# lockdep and kmemleak watch them.
-		G_STRESS=5
+		G_STRESS=5 G_SLOW=1
 		# No QMP hot-plug here: 6.12's pciehp takes reset_lock and
 		# pci_rescan_remove_lock in both orders and lockdep says so on
 		# every unplug.  The sysfs remove/rescan test still runs, and

@@ -89,6 +89,17 @@ done
 rm -rf "$ITD_OUT/results"
 mkdir -p "$ITD_OUT/results" "$ITD_OUT/logs"
 
+# make check's lint (ITD_LINT=lint) runs beside the builds and guests: it
+# is mostly one process at a time, and the guests mostly wait on TCG.
+# Not a job of this shell (disown): the guests' wait -n must not take it.
+lint_rc=''
+if [[ ${ITD_LINT:-} == lint ]]; then
+	lint_rc=$ITD_OUT/logs/lint.rc
+	rm -f "$lint_rc"
+	("$SCRIPTS/lint.sh" >"$ITD_OUT/logs/lint.log" 2>&1; echo $? >"$lint_rc.tmp"; mv "$lint_rc.tmp" "$lint_rc") &
+	disown
+fi
+
 # 3. Build once per (arch, kernel).
 declare -A built
 for g in "${runnable[@]}"; do
@@ -121,6 +132,19 @@ verdict() { # <guest>: boot + judge, output into results/<guest>.verdict
 	fi
 	"$SCRIPTS/judge.sh" "$g"
 }
+
+# Slow guests first (G_SLOW: the debug kernels, the 1 GiB page), so that
+# none of them is the last one left running.
+ordered=()
+for g in "${runnable[@]}"; do
+	itd_guest "$g"
+	[[ -n $G_SLOW ]] && ordered+=("$g")
+done
+for g in "${runnable[@]}"; do
+	itd_guest "$g"
+	[[ -z $G_SLOW ]] && ordered+=("$g")
+done
+runnable=("${ordered[@]}")
 
 # The speed guest boots alone: its time is the suite's, not the host's load.
 speed='' speed_wall=''
@@ -158,6 +182,16 @@ if [[ -n ${CI:-}${ITD_VERBOSE:-} ]]; then
 fi
 
 P=0 F=0 S=0
+if [[ -n $lint_rc ]]; then
+	while [[ ! -e $lint_rc ]]; do sleep 1; done
+	if [[ $(cat "$lint_rc") == 0 ]]; then
+		grep '^# lint' "$ITD_OUT/logs/lint.log" || true
+	else
+		echo "# lint: FAIL (scripts/lint.sh; its output follows, also in $ITD_OUT/logs/lint.log)"
+		sed 's/^/#   /' "$ITD_OUT/logs/lint.log" | grep -v '^#   \[itd\]'
+		F=$((F + 1))
+	fi
+fi
 for s in "${skipped[@]+"${skipped[@]}"}"; do
 	echo "# ${s%%: *}: SKIP guest (${s#*: })"
 done
