@@ -27,7 +27,7 @@ set -euo pipefail
 . "$SCRIPTS/guests.sh"
 
 ITD_BENCH_GUESTS=${ITD_BENCH_GUESTS:-"arm64-smmuv3 arm64-smmuv3-s2 x86_64-vtd x86_64-vtd-sm
-	x86_64-amd-iommu arm64-virtio-iommu"}
+	x86_64-amd-iommu arm64-virtio-iommu arm64-smmuv3-nested-7.3"}
 if [[ $# -eq 0 ]]; then
 	read -r -a guests <<<"${ITD_BENCH_GUESTS//$'\n'/ }"
 	export ITD_GUEST_KERNEL=${ITD_GUEST_KERNEL:-arm64=custom:arm64-acpi@7.3,x86_64=custom:x86_64-iommufd@7.3}
@@ -113,7 +113,8 @@ for g in "${guests[@]}"; do
 		ITD_CMDLINE="itd.bench=$secs,$rounds iomem=relaxed" "$SCRIPTS/boot.sh" "$g"
 		itd_log "bench $g: boot $b: $(itd_elapsed "$g0") s"
 		log=$ITD_OUT/logs/$g.log
-		grep -a '^bench: .*skipped\|failed' "$log" | tr -d '\r' | sed "s/^/[itd] $g: /" >&2 || true
+		grep -a '^bench: .*skipped\|failed\|^bench: [A-Za-z_0-9]* n/a ' "$log" |
+			tr -d '\r' | sed "s/^/[itd] $g: /" >&2 || true
 		n=$(grep -ac '^bench: [A-Za-z_0-9]* [0-9.]* ' "$log" || true)
 		if [[ $n == 0 ]]; then
 			itd_log "bench $g: no numbers (see $log)"
@@ -122,6 +123,9 @@ for g in "${guests[@]}"; do
 		got=1
 		grep -a '^bench: [A-Za-z_0-9]* [0-9.]* ' "$log" | tr -d '\r' |
 			awk -v g="$g" '{ print g, $2, $3, $4, ($5 == "" ? "-" : $5) }' >>"$raw"
+		# A row the guest cannot measure: "<guest> <name> n/a <why>".
+		grep -a '^bench: [A-Za-z_0-9]* n/a ' "$log" | tr -d '\r' |
+			sed "s/^bench: /$g /" >>"$raw" || true
 	done
 	[[ -z $got ]] || cols+=("$g")
 done
@@ -147,15 +151,27 @@ function stats(k, a,   j) {
 	for (j = 1; j <= n[k]; j++) a[j] = t(v[k, j], unit[k])
 	sort(a, n[k])
 }
+$3 == "n/a" {
+	k = $1 SUBSEP $2
+	if (!(k in na)) order[++nk] = k
+	$1 = $2 = $3 = ""
+	sub(/^ +/, "")
+	na[k] = $0
+	next
+}
 {
 	k = $1 SUBSEP $2
-	if (!(k in n)) { order[++nk] = k; unit[k] = $4; floor[k] = $5 }
+	if (!(k in n)) { if (!(k in na)) order[++nk] = k; unit[k] = $4; floor[k] = $5 }
 	v[k, ++n[k]] = $3
 }
 END {
-	print "# guest\tmeasurement\tunit\tsamples\tmedian\tmin\tmax\tfloor\tratio\tratio_min\tratio_max"
+	print "# guest\tmeasurement\tunit\tsamples\tmedian\tmin\tmax\tfloor\tratio\tratio_min\tratio_max\twhy_na"
 	for (i = 1; i <= nk; i++) {
 		k = order[i]; split(k, gk, SUBSEP)
+		if (!(k in n)) {
+			printf "%s\t%s\t-\t0\tn/a\tn/a\tn/a\t-\t-\t-\t-\t%s\n", gk[1], gk[2], na[k]
+			continue
+		}
 		for (j = 1; j <= n[k]; j++) s[j] = v[k, j]
 		sort(s, n[k])
 		line = sprintf("%s\t%s\t%s\t%d\t%.6g\t%.6g\t%.6g\t%s", gk[1], gk[2],
@@ -202,6 +218,8 @@ file == 1 && base != "" {
 {
 	k = $1 SUBSEP $2
 	if (!(($2) in seen)) { seen[$2] = 1; rows[++nr] = $2; u[$2] = $3; fl[$2] = $8 }
+	if (u[$2] == "-") { u[$2] = $3; fl[$2] = $8 }
+	if ($5 == "n/a") { na[k] = $12; nan[++nna] = k }
 	med[k] = $5; lo[k] = $6; hi[k] = $7; rat[k] = $9; rlo[k] = $10; rhi[k] = $11
 }
 END {
@@ -216,6 +234,7 @@ END {
 		for (j = 1; j <= nc; j++) {
 			k = c[j] SUBSEP r
 			if (!(k in med)) { printf " %-24s", "-"; continue }
+			if (k in na) { printf " %-24s", "n/a"; continue }
 			cell = si(med[k])
 			if (med[k] > 0 && hi[k] > lo[k])
 				cell = cell sprintf(" ±%.0f%%", 50 * (hi[k] - lo[k]) / med[k])
@@ -242,6 +261,10 @@ END {
 	}
 	for (i = 1; i <= nf; i++)
 		printf "#   floor %s:%s\n", fo[i], f[fo[i]]
+	for (i = 1; i <= nna; i++) {
+		split(nan[i], nk, SUBSEP)
+		printf "#   n/a %s %s: %s\n", nk[1], nk[2], na[nan[i]]
+	}
 	if (base != "")
 		printf "# vs %s: %d cell(s) whose ratio moved by more than the runs'"'"' spread (marked !)\n", base, moved
 }' ${base:+"$base"} "$tsv" | tee "$ITD_OUT/bench.txt"
