@@ -115,6 +115,11 @@ for g in "${guests[@]}"; do
 		log=$ITD_OUT/logs/$g.log
 		grep -a '^bench: .*skipped\|failed\|^bench: [A-Za-z_0-9]* n/a ' "$log" |
 			tr -d '\r' | sed "s/^/[itd] $g: /" >&2 || true
+		# A benchmark that died (a DMA that did not land, say) is
+		# worth a line: its numbers up to there still count.
+		rc=$(sed -n 's/^ITD-BENCH-END rc=\([0-9]*\).*/\1/p' "$log" | tr -d '\r')
+		[[ ${rc:-0} == 0 ]] ||
+			itd_log "bench $g: boot $b: the benchmark exited $rc (see $log)"
 		n=$(grep -ac '^bench: [A-Za-z_0-9]* [0-9.]* ' "$log" || true)
 		if [[ $n == 0 ]]; then
 			itd_log "bench $g: no numbers (see $log)"
