@@ -78,7 +78,7 @@ timeout -k 5 300 "$QEMU" -accel tcg,thread=multi -smp "$G_SMP" -m "$G_MEM" \
 	"${machine[@]}" </dev/null >"$tmp/console" 2>&1 ||
 	itd_die "the IORT dump boot failed: $(tail -n 5 "$tmp/console")"
 tr -d '\r' <"$tmp/console" | sed -n '/ITD-IORT-BEGIN/,/ITD-IORT-END/{/ITD-IORT/d;p}' |
-	xxd -r -p >"$dir/IORT.dat"
+	python3 -c 'import sys; sys.stdout.buffer.write(bytes.fromhex(sys.stdin.read()))' >"$dir/IORT.dat"
 [[ -s $dir/IORT.dat ]] || itd_die "no IORT on the console of the dump boot (ACPI off?)"
 
 python3 - "$dir/IORT.dat" "$dir/IORT.aml.new" >&2 <<'EOF'
