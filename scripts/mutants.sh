@@ -46,7 +46,7 @@ mutants=(
 	"nested-cd-pointer@$N@s/(cd_ipa \& STE0_S1CTXPTR_MASK)/((cd_ipa + 64) \& STE0_S1CTXPTR_MASK)/@a vSTE whose S1ContextPtr misses the CD@nested"
 	"nested-pte-page-off@$N@s/(DATA_IPA + perm\[i\] \* G4K) |/(DATA_IPA + perm[i] * G4K + G4K) |/@stage-1 PTEs to the wrong page@nested"
 	"nested-tlbi-skipped@$N@s/sent = n;/sent = 0;/@a stage-1 PTE change with no TLB invalidation@nested"
-	"group-shared@$D/iommu_testdev.c@s/itd_group_devices(dev) == 1/itd_group_devices(dev) == 0/@every device looks as if it shared its IOMMU group: owned and iommufd tests skip"
+	"group-shared@$D/domain.c@s/itd_group_devices(dev) != 1/itd_group_devices(dev) != 0/@every device looks as if it shared its IOMMU group: owned and iommufd tests skip"
 	"no-group@$D/iommu_testdev.c@s/cmd->group_id = group ? iommu_group_id(group) : -1;/cmd->group_id = -1;/@the device reported without an IOMMU"
 	"iommu-bypassed@cmdline@iommu.passthrough=1@the DMA API bypasses the IOMMU (identity default domain)"
 	"smmu-not-probed@cmdline@initcall_blacklist=arm_smmu_driver_init@the SMMU driver never probes@smmuv3"
