@@ -357,7 +357,7 @@ static bool itd_open_siblings(int fd[2], char *reset, size_t len)
 			if (!br[n][0] || strcmp(br[m], br[n]))
 				continue;
 			snprintf(reset, len,
-				 "/sys/bus/pci/devices/%s/reset_subordinate",
+				 "/sys/bus/pci/devices/%.63s/reset_subordinate",
 				 br[n]);
 			found = !access(reset, W_OK);
 			fd[0] = fds[m];
