@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include <linux/iommu_testdev.h>
+#include <linux/iommufd.h>
 
 #include "../kselftest_harness.h"
 
@@ -40,6 +41,47 @@
 static inline size_t itd_page_size(void)
 {
 	return (size_t)sysconf(_SC_PAGESIZE);
+}
+
+/* ---- iommufd (the caller's /dev/iommu) -------------------------------- */
+
+/* IOMMU_IOAS_MAP of @len bytes at @va to the fixed @iova. */
+static inline int itd_ioas_map(int ifd, __u32 ioas, void *va, __u64 len,
+			       __u64 iova, __u32 prot)
+{
+	struct iommu_ioas_map c = {
+		.size = sizeof(c),
+		.flags = IOMMU_IOAS_MAP_FIXED_IOVA | prot,
+		.ioas_id = ioas,
+		.user_va = (uintptr_t)va,
+		.length = len,
+		.iova = iova,
+	};
+
+	return ioctl(ifd, IOMMU_IOAS_MAP, &c);
+}
+
+#define ITD_IOAS_RW (IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE)
+
+static inline int itd_ioas_unmap(int ifd, __u32 ioas, __u64 iova,
+				 __u64 len)
+{
+	struct iommu_ioas_unmap c = {
+		.size = sizeof(c),
+		.ioas_id = ioas,
+		.iova = iova,
+		.length = len,
+	};
+
+	return ioctl(ifd, IOMMU_IOAS_UNMAP, &c);
+}
+
+/* IOMMU_DESTROY of any iommufd object. */
+static inline int itd_iommufd_destroy(int ifd, __u32 id)
+{
+	struct iommu_destroy c = { .size = sizeof(c), .id = id };
+
+	return ioctl(ifd, IOMMU_DESTROY, &c);
 }
 
 /* ---- the device ---------------------------------------------------- */

@@ -197,42 +197,6 @@ static __u64 iova_of(unsigned int page, unsigned int off)
 
 /* ---- iommufd calls ---------------------------------------------------- */
 
-static int ioas_map(int ifd, __u32 ioas, void *va, __u64 len, __u64 iova,
-		    __u32 prot)
-{
-	struct iommu_ioas_map c = {
-		.size = sizeof(c),
-		.flags = IOMMU_IOAS_MAP_FIXED_IOVA | prot,
-		.ioas_id = ioas,
-		.user_va = (uintptr_t)va,
-		.length = len,
-		.iova = iova,
-	};
-
-	return ioctl(ifd, IOMMU_IOAS_MAP, &c);
-}
-
-#define IOAS_RW (IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE)
-
-static int ioas_unmap(int ifd, __u32 ioas, __u64 iova, __u64 len)
-{
-	struct iommu_ioas_unmap c = {
-		.size = sizeof(c),
-		.ioas_id = ioas,
-		.iova = iova,
-		.length = len,
-	};
-
-	return ioctl(ifd, IOMMU_IOAS_UNMAP, &c);
-}
-
-static int destroy(int ifd, __u32 id)
-{
-	struct iommu_destroy c = { .size = sizeof(c), .id = id };
-
-	return ioctl(ifd, IOMMU_DESTROY, &c);
-}
-
 static int hwpt_alloc(int ifd, __u32 dev_id, __u32 pt_id, __u32 flags,
 		      __u32 data_type, void *data, __u32 data_len, __u32 *out)
 {
@@ -526,13 +490,13 @@ static void nest_setup(struct __test_metadata *_metadata, struct nest_ctx *c)
 		      MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
 	ASSERT_NE(MAP_FAILED, c->tbl);
 	memset(c->tbl, 0, c->tbl_len);
-	ASSERT_EQ(0, ioas_map(c->ifd, c->ioas, c->tbl, c->tbl_len, TBL_IPA,
-			      IOAS_RW));
+	ASSERT_EQ(0, itd_ioas_map(c->ifd, c->ioas, c->tbl, c->tbl_len, TBL_IPA,
+				  ITD_IOAS_RW));
 	ASSERT_EQ(0, itd_buf_new(c->fd, ITD_BUF_USER,
 				 (NDATA * G4K + c->pg - 1) & ~(c->pg - 1), 0,
 				 &c->data));
-	ASSERT_EQ(0, ioas_map(c->ifd, c->ioas, c->data.p, c->data.len,
-			      DATA_IPA, IOAS_RW));
+	ASSERT_EQ(0, itd_ioas_map(c->ifd, c->ioas, c->data.p, c->data.len,
+				  DATA_IPA, ITD_IOAS_RW));
 
 	/* Stage 1: the CD and table set A. */
 	write_tables(c, U_L1A, perm_a);
@@ -816,14 +780,14 @@ TEST_F(nested, s2_permission_fault)
 {
 	struct nest_ctx *c = &self->c;
 
-	ASSERT_EQ(0, ioas_unmap(c->ifd, c->ioas, DATA_IPA, c->data.len));
-	ASSERT_EQ(0, ioas_map(c->ifd, c->ioas, c->data.p, c->data.len,
-			      DATA_IPA, IOMMU_IOAS_MAP_READABLE));
+	ASSERT_EQ(0, itd_ioas_unmap(c->ifd, c->ioas, DATA_IPA, c->data.len));
+	ASSERT_EQ(0, itd_ioas_map(c->ifd, c->ioas, c->data.p, c->data.len,
+				  DATA_IPA, IOMMU_IOAS_MAP_READABLE));
 	s2_fault_logged(_metadata, c, iova_of(3, 0x4c),
 			DATA_IPA + perm_a[3] * G4K, "F_PERMISSION");
-	ASSERT_EQ(0, ioas_unmap(c->ifd, c->ioas, DATA_IPA, c->data.len));
-	ASSERT_EQ(0, ioas_map(c->ifd, c->ioas, c->data.p, c->data.len,
-			      DATA_IPA, IOAS_RW));
+	ASSERT_EQ(0, itd_ioas_unmap(c->ifd, c->ioas, DATA_IPA, c->data.len));
+	ASSERT_EQ(0, itd_ioas_map(c->ifd, c->ioas, c->data.p, c->data.len,
+				  DATA_IPA, ITD_IOAS_RW));
 	landed_at(iova_of(3, 0x4c), data_off(perm_a, 3, 0x4c), 4);
 }
 
@@ -839,7 +803,7 @@ TEST_F(nested, s1_block_2m)
 	struct itd_tbuf b;
 
 	ASSERT_EQ(0, itd_buf_new(c->fd, ITD_BUF_USER, ITD_SZ_2M, 0, &b));
-	ASSERT_EQ(0, ioas_map(c->ifd, c->ioas, b.p, b.len, ipa, IOAS_RW));
+	ASSERT_EQ(0, itd_ioas_map(c->ifd, c->ioas, b.p, b.len, ipa, ITD_IOAS_RW));
 	unit(c, U_L2A)[l2_index(iova)] = ipa | (PTE_PAGE_RW & ~PTE_TABLE);
 	__sync_synchronize();
 	ASSERT_EQ(0, invalidate(c, cmd, 1, NULL));
@@ -859,10 +823,10 @@ TEST_F(nested, s2_unmap_remap)
 	struct nest_ctx *c = &self->c;
 
 	landed_at(iova_of(0, 0x100), data_off(perm_a, 0, 0x100), 8);
-	ASSERT_EQ(0, ioas_unmap(c->ifd, c->ioas, DATA_IPA, c->data.len));
+	ASSERT_EQ(0, itd_ioas_unmap(c->ifd, c->ioas, DATA_IPA, c->data.len));
 	refused_at(iova_of(0, 0x100), 4);
-	ASSERT_EQ(0, ioas_map(c->ifd, c->ioas, c->data.p, c->data.len,
-			      DATA_IPA, IOAS_RW));
+	ASSERT_EQ(0, itd_ioas_map(c->ifd, c->ioas, c->data.p, c->data.len,
+				  DATA_IPA, ITD_IOAS_RW));
 	landed_at(iova_of(0, 0x100), data_off(perm_a, 0, 0x100), 8);
 }
 
@@ -881,7 +845,7 @@ TEST_F(nested, vste_abort)
 	pt = c->nested;
 	ASSERT_EQ(0, itd_attach(c->fd, &pt, true));
 	landed_at(iova_of(0, 0x10), data_off(perm_a, 0, 0x10), 4);
-	ASSERT_EQ(0, destroy(c->ifd, abort_hwpt));
+	ASSERT_EQ(0, itd_iommufd_destroy(c->ifd, abort_hwpt));
 }
 
 /* V = 0: the kernel takes it as abort. */
@@ -950,32 +914,32 @@ TEST_F(nested, destroy_order)
 	struct nest_ctx *c = &self->c;
 	__u32 pt = c->parent;
 
-	ASSERT_EQ(-1, destroy(c->ifd, c->nested));	/* attached */
+	ASSERT_EQ(-1, itd_iommufd_destroy(c->ifd, c->nested));	/* attached */
 	ASSERT_EQ(EBUSY, errno);
-	ASSERT_EQ(-1, destroy(c->ifd, c->viommu));	/* has a HWPT */
+	ASSERT_EQ(-1, itd_iommufd_destroy(c->ifd, c->viommu));	/* has a HWPT */
 	ASSERT_EQ(EBUSY, errno);
-	ASSERT_EQ(-1, destroy(c->ifd, c->parent));	/* has a vIOMMU */
+	ASSERT_EQ(-1, itd_iommufd_destroy(c->ifd, c->parent));	/* has a vIOMMU */
 	ASSERT_EQ(EBUSY, errno);
-	ASSERT_EQ(-1, destroy(c->ifd, c->ioas));	/* has a HWPT */
+	ASSERT_EQ(-1, itd_iommufd_destroy(c->ifd, c->ioas));	/* has a HWPT */
 	ASSERT_EQ(EBUSY, errno);
 	landed_at(iova_of(1, 0), data_off(perm_a, 1, 0), 4);
 
 	ASSERT_EQ(0, itd_attach(c->fd, &pt, true));
-	ASSERT_EQ(0, destroy(c->ifd, c->nested));
-	ASSERT_EQ(-1, destroy(c->ifd, c->viommu));	/* vDEVICE, vEVENTQ */
+	ASSERT_EQ(0, itd_iommufd_destroy(c->ifd, c->nested));
+	ASSERT_EQ(-1, itd_iommufd_destroy(c->ifd, c->viommu));	/* vDEVICE, vEVENTQ */
 	ASSERT_EQ(EBUSY, errno);
-	ASSERT_EQ(0, destroy(c->ifd, c->vdev));
-	ASSERT_EQ(-1, destroy(c->ifd, c->veventq));	/* its fd is open */
+	ASSERT_EQ(0, itd_iommufd_destroy(c->ifd, c->vdev));
+	ASSERT_EQ(-1, itd_iommufd_destroy(c->ifd, c->veventq));	/* its fd is open */
 	ASSERT_EQ(EBUSY, errno);
 	close(c->vfd);
 	c->vfd = -1;
-	ASSERT_EQ(0, destroy(c->ifd, c->veventq));
-	ASSERT_EQ(0, destroy(c->ifd, c->viommu));
-	ASSERT_EQ(-1, destroy(c->ifd, c->parent));	/* attached */
+	ASSERT_EQ(0, itd_iommufd_destroy(c->ifd, c->veventq));
+	ASSERT_EQ(0, itd_iommufd_destroy(c->ifd, c->viommu));
+	ASSERT_EQ(-1, itd_iommufd_destroy(c->ifd, c->parent));	/* attached */
 	ASSERT_EQ(EBUSY, errno);
 	landed_at(DATA_IPA + 0x10, 0x10, 4);
 	ASSERT_EQ(0, _test_cmd_simple(c->fd, IOMMU_TESTDEV_IOMMUFD_DETACH));
-	ASSERT_EQ(0, destroy(c->ifd, c->parent));
+	ASSERT_EQ(0, itd_iommufd_destroy(c->ifd, c->parent));
 }
 
 /* Unbind with everything alive; the objects then go in any order. */
@@ -989,14 +953,14 @@ TEST_F(nested, unbind_live)
 	ASSERT_EQ(0, _test_cmd_get_info(c->fd, &info));
 	ASSERT_EQ(IOMMU_TESTDEV_MODE_DMA_API, info.mode);
 	/* Unbind took the vDEVICE with it. */
-	EXPECT_EQ(-1, destroy(c->ifd, c->vdev));
+	EXPECT_EQ(-1, itd_iommufd_destroy(c->ifd, c->vdev));
 	TH_LOG("vDEVICE after unbind: %s", strerror(errno));
-	ASSERT_EQ(0, destroy(c->ifd, c->nested));
+	ASSERT_EQ(0, itd_iommufd_destroy(c->ifd, c->nested));
 	close(c->vfd);
 	c->vfd = -1;
-	ASSERT_EQ(0, destroy(c->ifd, c->veventq));
-	ASSERT_EQ(0, destroy(c->ifd, c->viommu));
-	ASSERT_EQ(0, destroy(c->ifd, c->parent));
+	ASSERT_EQ(0, itd_iommufd_destroy(c->ifd, c->veventq));
+	ASSERT_EQ(0, itd_iommufd_destroy(c->ifd, c->viommu));
+	ASSERT_EQ(0, itd_iommufd_destroy(c->ifd, c->parent));
 }
 
 /* vSTE fields the kernel must refuse (EIO is reserved for bad vSTE data). */
@@ -1074,7 +1038,7 @@ TEST_F(nested, parent_not_nest_parent)
 	EXPECT_EQ(-1, viommu_alloc(c->ifd, c->dev_id, c->viommu, &id));
 	TH_LOG("vIOMMU on a vIOMMU: %s", strerror(errno));
 	EXPECT_NE(0, errno);
-	ASSERT_EQ(0, destroy(c->ifd, paging));
+	ASSERT_EQ(0, itd_iommufd_destroy(c->ifd, paging));
 	landed_at(iova_of(0, 0x28), data_off(perm_a, 0, 0x28), 4);
 }
 
@@ -1116,7 +1080,7 @@ TEST_F(nested, vdevice_duplicate)
 	ASSERT_EQ(0, viommu_alloc(c->ifd, c->dev_id, c->parent, &viommu2));
 	EXPECT_EQ(-1, vdevice_alloc(c->ifd, viommu2, c->dev_id, VSID, &vdev2));
 	EXPECT_EQ(EEXIST, errno);
-	ASSERT_EQ(0, destroy(c->ifd, viommu2));
+	ASSERT_EQ(0, itd_iommufd_destroy(c->ifd, viommu2));
 
 	/* Another test device, bound to the same iommufd, wants VSID too. */
 	fd2 = open_other_device(c);
@@ -1178,7 +1142,7 @@ TEST_F(nested, replace_nested_nested)
 		pt = c->nested;
 		ASSERT_EQ(0, itd_attach(c->fd, &pt, true));
 	}
-	ASSERT_EQ(0, destroy(c->ifd, nested2));
+	ASSERT_EQ(0, itd_iommufd_destroy(c->ifd, nested2));
 }
 
 /*

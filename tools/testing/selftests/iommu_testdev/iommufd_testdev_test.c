@@ -30,35 +30,6 @@ static int ioas_alloc(int ifd, __u32 *id)
 	return ret;
 }
 
-static int ioas_map(int ifd, __u32 ioas, void *va, __u64 len, __u64 iova,
-		    __u32 prot)
-{
-	struct iommu_ioas_map c = {
-		.size = sizeof(c),
-		.flags = IOMMU_IOAS_MAP_FIXED_IOVA | prot,
-		.ioas_id = ioas,
-		.user_va = (uintptr_t)va,
-		.length = len,
-		.iova = iova,
-	};
-
-	return ioctl(ifd, IOMMU_IOAS_MAP, &c);
-}
-
-#define IOAS_RW (IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE)
-
-static int ioas_unmap(int ifd, __u32 ioas, __u64 iova, __u64 len)
-{
-	struct iommu_ioas_unmap c = {
-		.size = sizeof(c),
-		.ioas_id = ioas,
-		.iova = iova,
-		.length = len,
-	};
-
-	return ioctl(ifd, IOMMU_IOAS_UNMAP, &c);
-}
-
 static int itd_attach(int fd, __u32 *pt_id, bool replace)
 {
 	struct iommu_testdev_iommufd_attach c = {
@@ -86,13 +57,6 @@ static int hwpt_alloc(int ifd, __u32 dev_id, __u32 pt_id, __u32 flags,
 
 	*hwpt = c.out_hwpt_id;
 	return ret;
-}
-
-static int destroy(int ifd, __u32 id)
-{
-	struct iommu_destroy c = { .size = sizeof(c), .id = id };
-
-	return ioctl(ifd, IOMMU_DESTROY, &c);
 }
 
 FIXTURE_SETUP(iommufd)
@@ -162,8 +126,8 @@ TEST_F(iommufd, ioas_map_dma)
 	       self->dev_id, self->hwpt, self->ioas,
 	       itd_domain_name(info.domain_type));
 	user_buf(_metadata, self->fd, 4 * self->pg, &b);
-	ASSERT_EQ(0, ioas_map(self->ifd, self->ioas, b.p, b.len, IOVA,
-			      IOAS_RW));
+	ASSERT_EQ(0, itd_ioas_map(self->ifd, self->ioas, b.p, b.len, IOVA,
+				  ITD_IOAS_RW));
 	landed(b, IOVA + 100, 100, 64);
 	landed(b, IOVA + self->pg - 16, self->pg - 16, 32);
 	landed(b, IOVA + 3 * self->pg + 8, 3 * self->pg + 8, 4);
@@ -174,14 +138,14 @@ TEST_F(iommufd, ioas_unmap_faults)
 	struct itd_tbuf b;
 
 	user_buf(_metadata, self->fd, self->pg, &b);
-	ASSERT_EQ(0, ioas_map(self->ifd, self->ioas, b.p, b.len, IOVA,
-			      IOAS_RW));
+	ASSERT_EQ(0, itd_ioas_map(self->ifd, self->ioas, b.p, b.len, IOVA,
+				  ITD_IOAS_RW));
 	landed(b, IOVA + 64, 64, 64);
-	ASSERT_EQ(0, ioas_unmap(self->ifd, self->ioas, IOVA, b.len));
+	ASSERT_EQ(0, itd_ioas_unmap(self->ifd, self->ioas, IOVA, b.len));
 	refused(b, IOVA + 64, 64, 64);
 	/* Mapped again at a new IOVA: only there. */
-	ASSERT_EQ(0, ioas_map(self->ifd, self->ioas, b.p, b.len,
-			      IOVA + 16 * self->pg, IOAS_RW));
+	ASSERT_EQ(0, itd_ioas_map(self->ifd, self->ioas, b.p, b.len,
+				  IOVA + 16 * self->pg, ITD_IOAS_RW));
 	refused(b, IOVA + 64, 64, 4);
 	landed(b, IOVA + 16 * self->pg + 64, 64, 4);
 }
@@ -191,12 +155,12 @@ TEST_F(iommufd, ioas_readonly_faults)
 	struct itd_tbuf b;
 
 	user_buf(_metadata, self->fd, self->pg, &b);
-	ASSERT_EQ(0, ioas_map(self->ifd, self->ioas, b.p, b.len, IOVA,
-			      IOMMU_IOAS_MAP_READABLE));
+	ASSERT_EQ(0, itd_ioas_map(self->ifd, self->ioas, b.p, b.len, IOVA,
+				  IOMMU_IOAS_MAP_READABLE));
 	refused(b, IOVA + 32, 32, 4);
 	/* The control: the same page, writable, at another IOVA. */
-	ASSERT_EQ(0, ioas_map(self->ifd, self->ioas, b.p, b.len,
-			      IOVA + 16 * self->pg, IOAS_RW));
+	ASSERT_EQ(0, itd_ioas_map(self->ifd, self->ioas, b.p, b.len,
+				  IOVA + 16 * self->pg, ITD_IOAS_RW));
 	landed(b, IOVA + 16 * self->pg + 32, 32, 4);
 }
 
@@ -208,10 +172,10 @@ TEST_F(iommufd, ioas_copy)
 	struct itd_tbuf b;
 
 	user_buf(_metadata, self->fd, 2 * self->pg, &b);
-	ASSERT_EQ(0, ioas_map(self->ifd, self->ioas, b.p, b.len, IOVA,
-			      IOAS_RW));
+	ASSERT_EQ(0, itd_ioas_map(self->ifd, self->ioas, b.p, b.len, IOVA,
+				  ITD_IOAS_RW));
 	ASSERT_EQ(0, ioas_alloc(self->ifd, &ioas2));
-	c.flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOAS_RW;
+	c.flags = IOMMU_IOAS_MAP_FIXED_IOVA | ITD_IOAS_RW;
 	c.dst_ioas_id = ioas2;
 	c.src_ioas_id = self->ioas;
 	c.length = b.len;
@@ -239,15 +203,15 @@ static void unmap_sweep(struct __test_metadata *_metadata,
 
 	user_buf(_metadata, self->fd, len, &b);
 	memset(b.p, IOMMU_TESTDEV_CANARY, b.len);
-	ASSERT_EQ(0, ioas_map(self->ifd, self->ioas, b.p, len, iova, IOAS_RW));
+	ASSERT_EQ(0, itd_ioas_map(self->ifd, self->ioas, b.p, len, iova, ITD_IOAS_RW));
 	probe_pages(b, iova, 0, len, true);
-	ASSERT_EQ(0, ioas_unmap(self->ifd, self->ioas, iova, len));
+	ASSERT_EQ(0, itd_ioas_unmap(self->ifd, self->ioas, iova, len));
 	probe_pages(b, iova, 0, len, false);
 	ASSERT_EQ(-1, itd_check_fill(b.p, b.len, IOMMU_TESTDEV_CANARY));
-	ASSERT_EQ(0, ioas_map(self->ifd, self->ioas, b.p + len - self->pg,
-			      self->pg, iova, IOAS_RW));
+	ASSERT_EQ(0, itd_ioas_map(self->ifd, self->ioas, b.p + len - self->pg,
+				  self->pg, iova, ITD_IOAS_RW));
 	landed(b, iova + 4, len - self->pg + 4, 4);
-	ASSERT_EQ(0, ioas_unmap(self->ifd, self->ioas, iova, self->pg));
+	ASSERT_EQ(0, itd_ioas_unmap(self->ifd, self->ioas, iova, self->pg));
 	itd_buf_del(self->fd, &b);
 }
 
@@ -263,7 +227,7 @@ TEST_F(iommufd, kernel_picked_iova)
 	size_t pages = 17, len = pages * self->pg;
 	struct iommu_ioas_map c = {
 		.size = sizeof(c),
-		.flags = IOAS_RW,
+		.flags = ITD_IOAS_RW,
 		.ioas_id = self->ioas,
 		.length = len,
 	};
@@ -276,10 +240,10 @@ TEST_F(iommufd, kernel_picked_iova)
 	TH_LOG("the kernel picked IOVA %#llx", (unsigned long long)c.iova);
 	ASSERT_LE(c.iova + len - 1, itd_dma_mask(&self->info));
 	probe_pages(b, c.iova, 0, len, true);
-	ASSERT_EQ(0, ioas_unmap(self->ifd, self->ioas, c.iova, len));
+	ASSERT_EQ(0, itd_ioas_unmap(self->ifd, self->ioas, c.iova, len));
 	probe_pages(b, c.iova, 0, len, false);
-	ASSERT_EQ(0, ioas_map(self->ifd, self->ioas, b.p, self->pg, IOVA,
-			      IOAS_RW));
+	ASSERT_EQ(0, itd_ioas_map(self->ifd, self->ioas, b.p, self->pg, IOVA,
+				  ITD_IOAS_RW));
 	landed(b, IOVA + 8, 8, 4);
 }
 
@@ -302,14 +266,14 @@ TEST_F(iommufd, no_huge_pages_unmap)
 	ASSERT_EQ(0, ioctl(self->ifd, IOMMU_OPTION, &o))
 		TH_LOG("IOMMU_OPTION_HUGE_PAGES: %s", strerror(errno));
 	memset(b.p, IOMMU_TESTDEV_CANARY, b.len);
-	ASSERT_EQ(0, ioas_map(self->ifd, self->ioas, b.p, b.len, iova,
-			      IOAS_RW));
+	ASSERT_EQ(0, itd_ioas_map(self->ifd, self->ioas, b.p, b.len, iova,
+				  ITD_IOAS_RW));
 	probe_pages(b, iova, 0, b.len, true);
-	ASSERT_EQ(0, ioas_unmap(self->ifd, self->ioas, iova, b.len));
+	ASSERT_EQ(0, itd_ioas_unmap(self->ifd, self->ioas, iova, b.len));
 	probe_pages(b, iova, 0, b.len, false);
 	ASSERT_EQ(-1, itd_check_fill(b.p, b.len, IOMMU_TESTDEV_CANARY));
-	ASSERT_EQ(0, ioas_map(self->ifd, self->ioas, b.p, self->pg, IOVA,
-			      IOAS_RW));
+	ASSERT_EQ(0, itd_ioas_map(self->ifd, self->ioas, b.p, self->pg, IOVA,
+				  ITD_IOAS_RW));
 	landed(b, IOVA + 8, 8, 4);
 }
 
@@ -322,7 +286,7 @@ TEST_F(iommufd, two_hwpts_one_unmap)
 
 	user_buf(_metadata, self->fd, len, &b);
 	memset(b.p, IOMMU_TESTDEV_CANARY, b.len);
-	ASSERT_EQ(0, ioas_map(self->ifd, self->ioas, b.p, len, IOVA, IOAS_RW));
+	ASSERT_EQ(0, itd_ioas_map(self->ifd, self->ioas, b.p, len, IOVA, ITD_IOAS_RW));
 	ASSERT_EQ(0, hwpt_alloc(self->ifd, self->dev_id, self->ioas, 0,
 				&hwpt_a));
 	ASSERT_EQ(0, hwpt_alloc(self->ifd, self->dev_id, self->ioas, 0,
@@ -333,14 +297,14 @@ TEST_F(iommufd, two_hwpts_one_unmap)
 	pt = hwpt_b;
 	ASSERT_EQ(0, itd_attach(self->fd, &pt, true));
 	probe_pages(b, IOVA, 0, len, true);
-	ASSERT_EQ(0, ioas_unmap(self->ifd, self->ioas, IOVA, len));
+	ASSERT_EQ(0, itd_ioas_unmap(self->ifd, self->ioas, IOVA, len));
 	probe_pages(b, IOVA, 0, len, false);
 	pt = hwpt_a;
 	ASSERT_EQ(0, itd_attach(self->fd, &pt, true));
 	probe_pages(b, IOVA, 0, len, false);
 	ASSERT_EQ(-1, itd_check_fill(b.p, b.len, IOMMU_TESTDEV_CANARY));
-	ASSERT_EQ(0, ioas_map(self->ifd, self->ioas, b.p, self->pg,
-			      IOVA + 64 * self->pg, IOAS_RW));
+	ASSERT_EQ(0, itd_ioas_map(self->ifd, self->ioas, b.p, self->pg,
+				  IOVA + 64 * self->pg, ITD_IOAS_RW));
 	landed(b, IOVA + 64 * self->pg + 8, 8, 4);
 }
 
@@ -355,10 +319,10 @@ TEST_F(iommufd, copy_after_source_unmap)
 	struct itd_tbuf b;
 
 	user_buf(_metadata, self->fd, 3 * self->pg, &b);
-	ASSERT_EQ(0, ioas_map(self->ifd, self->ioas, b.p, b.len, IOVA,
-			      IOAS_RW));
+	ASSERT_EQ(0, itd_ioas_map(self->ifd, self->ioas, b.p, b.len, IOVA,
+				  ITD_IOAS_RW));
 	ASSERT_EQ(0, ioas_alloc(self->ifd, &ioas2));
-	c.flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOAS_RW;
+	c.flags = IOMMU_IOAS_MAP_FIXED_IOVA | ITD_IOAS_RW;
 	c.dst_ioas_id = ioas2;
 	c.src_ioas_id = self->ioas;
 	c.length = b.len;
@@ -367,7 +331,7 @@ TEST_F(iommufd, copy_after_source_unmap)
 	ASSERT_EQ(0, ioctl(self->ifd, IOMMU_IOAS_COPY, &c));
 	memset(b.p, IOMMU_TESTDEV_CANARY, b.len);
 	probe_pages(b, IOVA, 0, b.len, true);
-	ASSERT_EQ(0, ioas_unmap(self->ifd, self->ioas, IOVA, b.len));
+	ASSERT_EQ(0, itd_ioas_unmap(self->ifd, self->ioas, IOVA, b.len));
 	probe_pages(b, IOVA, 0, b.len, false);
 	pt = ioas2;
 	ASSERT_EQ(0, itd_attach(self->fd, &pt, true));
@@ -403,18 +367,18 @@ TEST_F(iommufd, iova_ranges)
 	user_buf(_metadata, self->fd, self->pg, &b);
 	/* A hole between two ranges is reserved: mapping there fails. */
 	if (c.num_iovas > 1)
-		ASSERT_NE(0, ioas_map(self->ifd, self->ioas, b.p, b.len,
-				      r[0].last + 1, IOAS_RW));
+		ASSERT_NE(0, itd_ioas_map(self->ifd, self->ioas, b.p, b.len,
+					  r[0].last + 1, ITD_IOAS_RW));
 	iova = (r[0].start + self->pg - 1) & ~((__u64)self->pg - 1);
-	ASSERT_EQ(0, ioas_map(self->ifd, self->ioas, b.p, b.len, iova,
-			      IOAS_RW));
+	ASSERT_EQ(0, itd_ioas_map(self->ifd, self->ioas, b.p, b.len, iova,
+				  ITD_IOAS_RW));
 	landed(b, iova, 0, 8);
-	ASSERT_EQ(0, ioas_unmap(self->ifd, self->ioas, iova, b.len));
+	ASSERT_EQ(0, itd_ioas_unmap(self->ifd, self->ioas, iova, b.len));
 	/* The highest page the device can address in the last range. */
 	iova = r[c.num_iovas - 1].last < mask ? r[c.num_iovas - 1].last : mask;
 	iova = ((iova + 1) & ~((__u64)self->pg - 1)) - self->pg;
-	ASSERT_EQ(0, ioas_map(self->ifd, self->ioas, b.p, b.len, iova,
-			      IOAS_RW));
+	ASSERT_EQ(0, itd_ioas_map(self->ifd, self->ioas, b.p, b.len, iova,
+				  ITD_IOAS_RW));
 	TH_LOG("top page %#llx", (unsigned long long)iova);
 	landed(b, iova + self->pg - 8, self->pg - 8, 8);
 }
@@ -430,8 +394,8 @@ TEST_F(iommufd, many_ioas)
 	for (i = 0; i < N; i++) {
 		user_buf(_metadata, self->fd, self->pg, &b[i]);
 		ASSERT_EQ(0, ioas_alloc(self->ifd, &ioas[i]));
-		ASSERT_EQ(0, ioas_map(self->ifd, ioas[i], b[i].p, self->pg,
-				      IOVA, IOAS_RW));
+		ASSERT_EQ(0, itd_ioas_map(self->ifd, ioas[i], b[i].p, self->pg,
+					  IOVA, ITD_IOAS_RW));
 	}
 	for (round = 0; round < 2; round++) {
 		for (i = 0; i < N; i++) {
@@ -453,11 +417,11 @@ TEST_F(iommufd, hwpt_replace_detach)
 
 	user_buf(_metadata, self->fd, self->pg, &a);
 	user_buf(_metadata, self->fd, self->pg, &b);
-	ASSERT_EQ(0, ioas_map(self->ifd, self->ioas, a.p, self->pg, IOVA,
-			      IOAS_RW));
+	ASSERT_EQ(0, itd_ioas_map(self->ifd, self->ioas, a.p, self->pg, IOVA,
+				  ITD_IOAS_RW));
 	ASSERT_EQ(0, ioas_alloc(self->ifd, &ioas2));
-	ASSERT_EQ(0, ioas_map(self->ifd, ioas2, b.p, self->pg, IOVA,
-			      IOAS_RW));
+	ASSERT_EQ(0, itd_ioas_map(self->ifd, ioas2, b.p, self->pg, IOVA,
+				  ITD_IOAS_RW));
 	ASSERT_EQ(0, hwpt_alloc(self->ifd, self->dev_id, self->ioas, 0,
 				&hwpt_a));
 	ASSERT_EQ(0, hwpt_alloc(self->ifd, self->dev_id, ioas2, 0, &hwpt_b));
@@ -476,11 +440,11 @@ TEST_F(iommufd, hwpt_replace_detach)
 	landed(a, IOVA + 16, 16, 16);
 
 	/* An attached HWPT cannot be destroyed; a detached one can. */
-	ASSERT_EQ(-1, destroy(self->ifd, hwpt_a));
+	ASSERT_EQ(-1, itd_iommufd_destroy(self->ifd, hwpt_a));
 	ASSERT_EQ(EBUSY, errno);
 	ASSERT_EQ(0, _test_cmd_simple(self->fd, IOMMU_TESTDEV_IOMMUFD_DETACH));
 	refused(a, IOVA + 16, 16, 4);
-	ASSERT_EQ(0, destroy(self->ifd, hwpt_a));
+	ASSERT_EQ(0, itd_iommufd_destroy(self->ifd, hwpt_a));
 	/* Attach (not replace) after detach. */
 	pt = hwpt_b;
 	ASSERT_EQ(-1, itd_attach(self->fd, &pt, true));
@@ -510,8 +474,8 @@ TEST_F(iommufd, unbind_rebind)
 	ASSERT_EQ(0, ioctl(self->fd, IOMMU_TESTDEV_IOMMUFD_BIND, &b));
 	ASSERT_EQ(0, itd_attach(self->fd, &pt, false));
 	/* And through the IOAS again. */
-	ASSERT_EQ(0, ioas_map(self->ifd, self->ioas, buf.p, buf.len, IOVA,
-			      IOAS_RW));
+	ASSERT_EQ(0, itd_ioas_map(self->ifd, self->ioas, buf.p, buf.len, IOVA,
+				  ITD_IOAS_RW));
 	landed(buf, IOVA + 8, 8, 8);
 }
 
@@ -599,8 +563,8 @@ TEST_F(iommufd, nest_parent)
 		SKIP(return, "NEST_PARENT HWPT refused: %s", strerror(errno));
 	/* A nest parent is a working stage-2 on its own. */
 	user_buf(_metadata, self->fd, self->pg, &b);
-	ASSERT_EQ(0, ioas_map(self->ifd, self->ioas, b.p, b.len, IOVA,
-			      IOAS_RW));
+	ASSERT_EQ(0, itd_ioas_map(self->ifd, self->ioas, b.p, b.len, IOVA,
+				  ITD_IOAS_RW));
 	pt = parent;
 	ASSERT_EQ(0, itd_attach(self->fd, &pt, true));
 	landed(b, IOVA + 8, 8, 8);
