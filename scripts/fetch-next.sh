@@ -35,9 +35,23 @@ mkdir -p "$APTD/lists/partial" "$APTD/cache/archives/partial" "$APTD/etc/parts"
 : >"$APTD/etc/preferences"
 [[ -e $APTD/status ]] || : >"$APTD/status"
 kr=/usr/share/keyrings/debian-archive-keyring.gpg
+# The archive this machine's apt already uses for bookworm (the same
+# archive serves trixie); ITD_DEBIAN_MIRROR overrides it.
+# (apt lists only targets whose lists it has: update once if there are none).
+bookworm_archive() {
+	# shellcheck disable=SC2016 # apt expands $(REPO_URI), not the shell
+	apt-get indextargets --format '$(REPO_URI) $(RELEASE)' 'Identifier: Packages' \
+		2>/dev/null | awk '$2 == "bookworm" { print $1; exit }'
+}
+mirror=${ITD_DEBIAN_MIRROR:-$(bookworm_archive)}
+if [[ -z $mirror && -z ${ITD_OFFLINE:-} ]]; then
+	apt-get update -qq >&2
+	mirror=$(bookworm_archive)
+fi
+[[ -n $mirror ]] || itd_die "fetch-next: no bookworm archive in apt's sources; set ITD_DEBIAN_MIRROR"
 cat >"$APTD/etc/sources.list" <<EOF
-deb [signed-by=$kr] http://deb.debian.org/debian trixie main
-deb [signed-by=$kr] http://deb.debian.org/debian trixie-backports main
+deb [signed-by=$kr] $mirror trixie main
+deb [signed-by=$kr] $mirror trixie-backports main
 EOF
 cat >"$APTD/etc/apt.conf" <<EOF
 Dir::Etc::SourceList "$APTD/etc/sources.list";
