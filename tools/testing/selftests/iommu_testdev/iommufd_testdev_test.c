@@ -30,6 +30,32 @@ static int ioas_alloc(int ifd, __u32 *id)
 	return ret;
 }
 
+/* Where the IOAS_COPY tests put the copy, in the new IOAS. */
+#define COPY_IOVA (IOVA + (64ULL << 20))
+
+/*
+ * IOMMU_IOAS_COPY of [@iova, @iova + @len) of @src, read-write, to COPY_IOVA
+ * of a new IOAS, whose id goes to @dst.
+ */
+static int ioas_copy_new(int ifd, __u32 src, __u64 iova, __u64 len,
+			 __u32 *dst)
+{
+	struct iommu_ioas_copy c = {
+		.size = sizeof(c),
+		.flags = IOMMU_IOAS_MAP_FIXED_IOVA | ITD_IOAS_RW,
+		.src_ioas_id = src,
+		.length = len,
+		.src_iova = iova,
+		.dst_iova = COPY_IOVA,
+	};
+	int ret = ioas_alloc(ifd, dst);
+
+	if (ret)
+		return ret;
+	c.dst_ioas_id = *dst;
+	return ioctl(ifd, IOMMU_IOAS_COPY, &c);
+}
+
 static int itd_attach(int fd, __u32 *pt_id, bool replace)
 {
 	struct iommu_testdev_iommufd_attach c = {
@@ -167,24 +193,16 @@ TEST_F(iommufd, ioas_readonly_faults)
 /* IOAS_COPY: the same pages at another IOVA of another IOAS. */
 TEST_F(iommufd, ioas_copy)
 {
-	struct iommu_ioas_copy c = { .size = sizeof(c) };
 	__u32 ioas2, hwpt;
 	struct itd_tbuf b;
 
 	user_buf(_metadata, self->fd, 2 * self->pg, &b);
 	ASSERT_EQ(0, itd_ioas_map(self->ifd, self->ioas, b.p, b.len, IOVA,
 				  ITD_IOAS_RW));
-	ASSERT_EQ(0, ioas_alloc(self->ifd, &ioas2));
-	c.flags = IOMMU_IOAS_MAP_FIXED_IOVA | ITD_IOAS_RW;
-	c.dst_ioas_id = ioas2;
-	c.src_ioas_id = self->ioas;
-	c.length = b.len;
-	c.src_iova = IOVA;
-	c.dst_iova = IOVA + (64ULL << 20);
-	ASSERT_EQ(0, ioctl(self->ifd, IOMMU_IOAS_COPY, &c));
+	ASSERT_EQ(0, ioas_copy_new(self->ifd, self->ioas, IOVA, b.len, &ioas2));
 	hwpt = ioas2;
 	ASSERT_EQ(0, itd_attach(self->fd, &hwpt, true));
-	landed(b, c.dst_iova + self->pg + 4, self->pg + 4, 16);
+	landed(b, COPY_IOVA + self->pg + 4, self->pg + 4, 16);
 	refused(b, IOVA + 4, 4, 4);
 }
 
@@ -314,29 +332,21 @@ TEST_F(iommufd, two_hwpts_one_unmap)
  */
 TEST_F(iommufd, copy_after_source_unmap)
 {
-	struct iommu_ioas_copy c = { .size = sizeof(c) };
 	__u32 ioas2, pt;
 	struct itd_tbuf b;
 
 	user_buf(_metadata, self->fd, 3 * self->pg, &b);
 	ASSERT_EQ(0, itd_ioas_map(self->ifd, self->ioas, b.p, b.len, IOVA,
 				  ITD_IOAS_RW));
-	ASSERT_EQ(0, ioas_alloc(self->ifd, &ioas2));
-	c.flags = IOMMU_IOAS_MAP_FIXED_IOVA | ITD_IOAS_RW;
-	c.dst_ioas_id = ioas2;
-	c.src_ioas_id = self->ioas;
-	c.length = b.len;
-	c.src_iova = IOVA;
-	c.dst_iova = IOVA + (64ULL << 20);
-	ASSERT_EQ(0, ioctl(self->ifd, IOMMU_IOAS_COPY, &c));
+	ASSERT_EQ(0, ioas_copy_new(self->ifd, self->ioas, IOVA, b.len, &ioas2));
 	memset(b.p, IOMMU_TESTDEV_CANARY, b.len);
 	probe_pages(b, IOVA, 0, b.len, true);
 	ASSERT_EQ(0, itd_ioas_unmap(self->ifd, self->ioas, IOVA, b.len));
 	probe_pages(b, IOVA, 0, b.len, false);
 	pt = ioas2;
 	ASSERT_EQ(0, itd_attach(self->fd, &pt, true));
-	probe_pages(b, c.dst_iova, 0, b.len, true);
-	landed(b, c.dst_iova + 2 * self->pg + 4, 2 * self->pg + 4, 4);
+	probe_pages(b, COPY_IOVA, 0, b.len, true);
+	landed(b, COPY_IOVA + 2 * self->pg + 4, 2 * self->pg + 4, 4);
 }
 
 /* The allowed ranges exclude reserved regions; DMA lands at their ends. */
