@@ -73,7 +73,9 @@ if [[ -z ${ITD_NO_SETUP:-} ]]; then
 fi
 
 # 2. Which guests can this QEMU build?  A skipped guest is reported, never dropped.
-runnable=() skipped=()
+# Slow guests first (G_SLOW: the debug kernels, the 1 GiB page), so that
+# none of them is the last one left running.
+runnable=() skipped=() slow=()
 declare -A G_ARCH_OF G_KERNEL_OF
 for g in "${guests[@]}"; do
 	itd_guest "$g"
@@ -82,9 +84,10 @@ for g in "${guests[@]}"; do
 		skipped+=("$g: $G_SKIP")
 		continue
 	fi
-	runnable+=("$g")
+	if [[ -n $G_SLOW ]]; then slow+=("$g"); else runnable+=("$g"); fi
 	G_ARCH_OF[$g]=$G_ARCH G_KERNEL_OF[$g]=$G_KERNEL
 done
+runnable=(${slow[@]+"${slow[@]}"} ${runnable[@]+"${runnable[@]}"})
 
 rm -rf "$ITD_OUT/results"
 mkdir -p "$ITD_OUT/results" "$ITD_OUT/logs"
@@ -132,19 +135,6 @@ verdict() { # <guest>: boot + judge, output into results/<guest>.verdict
 	fi
 	"$SCRIPTS/judge.sh" "$g"
 }
-
-# Slow guests first (G_SLOW: the debug kernels, the 1 GiB page), so that
-# none of them is the last one left running.
-ordered=()
-for g in "${runnable[@]}"; do
-	itd_guest "$g"
-	[[ -n $G_SLOW ]] && ordered+=("$g")
-done
-for g in "${runnable[@]}"; do
-	itd_guest "$g"
-	[[ -z $G_SLOW ]] && ordered+=("$g")
-done
-runnable=("${ordered[@]}")
 
 # The speed guest boots alone: its time is the suite's, not the host's load.
 speed='' speed_wall=''
