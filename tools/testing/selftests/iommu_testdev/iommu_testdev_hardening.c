@@ -5,6 +5,7 @@
  * map / DMA / unmap / close.  The device must stay healthy throughout.
  */
 #include <pthread.h>
+#include <sched.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -802,6 +803,7 @@ struct race_ctx {
 	unsigned int done;	/* operations, EBUSY not counted */
 	unsigned int busy;
 	unsigned int bad;
+	int err;		/* closer_thread: errno of its last call */
 };
 
 /*
@@ -936,12 +938,17 @@ static void *closer_thread(void *data)
 	struct itd_tbuf b;
 	int i;
 
-	if (itd_buf_new(c->fd, ITD_BUF_DRIVER, itd_page_size(), 0, &b))
+	if (itd_buf_new(c->fd, ITD_BUF_DRIVER, itd_page_size(), 0, &b)) {
+		c->err = errno;
+		__atomic_store_n(c->stop, 1, __ATOMIC_RELEASE);
 		return NULL;
+	}
 	for (i = 0; i < 100000 && !__atomic_load_n(c->stop, __ATOMIC_RELAXED); i++) {
-		if (_test_cmd_dma_write(c->fd, 0, 8, b.id, 0, 0, &d))
-			break;	/* EBADF once the file is closed */
-		c->done++;
+		if (_test_cmd_dma_write(c->fd, 0, 8, b.id, 0, 0, &d)) {
+			c->err = errno;	/* EBADF once the file is closed */
+			break;
+		}
+		__atomic_add_fetch(&c->done, 1, __ATOMIC_RELEASE);
 	}
 	/* The mmap holds the file: drop it, or the file never closes. */
 	munmap(b.p, b.len);
@@ -968,11 +975,20 @@ TEST_F_TIMEOUT(uapi, close_during_ioctl, 60)
 				TH_LOG("round %u: OWNED_ATTACH: %s", round,
 				       strerror(errno));
 		ASSERT_EQ(0, pthread_create(&th, NULL, closer_thread, &c));
-		usleep(20000);
+		/*
+		 * Close once the thread is firing DMAs, rather than after a
+		 * sleep: beside a busy CPU a guest under -icount sleeps in
+		 * real time.  The thread then stops on its own, at EBADF.
+		 */
+		while (__atomic_load_n(&c.done, __ATOMIC_ACQUIRE) < 2 &&
+		       !__atomic_load_n(&stop, __ATOMIC_ACQUIRE))
+			sched_yield();
 		close(c.fd);
-		usleep(5000);
-		__atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
 		pthread_join(th, NULL);
+		ASSERT_LE(2, c.done) TH_LOG("round %u: the thread fired %u DMAs: %s",
+					    round, c.done, strerror(c.err));
+		ASSERT_EQ(EBADF, c.err) TH_LOG("round %u: the thread stopped with %s",
+					       round, strerror(c.err));
 		total += c.done;
 	}
 	ksft_print_msg("close during ioctl: %u rounds, %u DMAs in flight\n",
