@@ -92,17 +92,6 @@ runnable=(${slow[@]+"${slow[@]}"} ${runnable[@]+"${runnable[@]}"})
 rm -rf "$ITD_OUT/results"
 mkdir -p "$ITD_OUT/results" "$ITD_OUT/logs"
 
-# make check's lint (ITD_LINT=lint) runs beside the builds and guests: it
-# is mostly one process at a time, and the guests mostly wait on TCG.
-# Not a job of this shell (disown): the guests' wait -n must not take it.
-lint_rc=''
-if [[ ${ITD_LINT:-} == lint ]]; then
-	lint_rc=$ITD_OUT/logs/lint.rc
-	rm -f "$lint_rc"
-	("$SCRIPTS/lint.sh" >"$ITD_OUT/logs/lint.log" 2>&1; echo $? >"$lint_rc.tmp"; mv "$lint_rc.tmp" "$lint_rc") &
-	disown
-fi
-
 # 3. Build once per (arch, kernel).
 declare -A built
 for g in "${runnable[@]}"; do
@@ -142,6 +131,18 @@ if [[ -n ${ITD_CHECK_MODE:-} && " ${runnable[*]} " == *" $ITD_SPEED_GUEST "* ]];
 	speed=$ITD_SPEED_GUEST
 	verdict "$speed" | tee "$ITD_OUT/results/$speed.verdict" || true
 	speed_wall=$(sed -n 's/^wall=//p' "$ITD_OUT/logs/$speed.meta" 2>/dev/null || true)
+fi
+
+# make check's lint (ITD_LINT=lint) runs beside the other guests, after
+# the speed guest (which must have the host to itself): it is mostly one
+# process at a time, and the guests mostly wait on TCG.
+# Not a job of this shell (disown): the guests' wait -n must not take it.
+lint_rc=''
+if [[ ${ITD_LINT:-} == lint ]]; then
+	lint_rc=$ITD_OUT/logs/lint.rc
+	rm -f "$lint_rc"
+	("$SCRIPTS/lint.sh" >"$ITD_OUT/logs/lint.log" 2>&1; echo $? >"$lint_rc.tmp"; mv "$lint_rc.tmp" "$lint_rc") &
+	disown
 fi
 
 par=${ITD_PARALLEL:-4}
