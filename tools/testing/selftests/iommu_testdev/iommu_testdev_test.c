@@ -701,9 +701,35 @@ TEST_F_TIMEOUT(owned, many_mappings, 120)
 					     IOMMU_TESTDEV_CANARY));
 	}
 	/* One UNMAP over the whole span removes them all, holes and all. */
+	memset(b.p, IOMMU_TESTDEV_CANARY, b.len);
 	ASSERT_EQ(0, _test_cmd_unmap(self->fd, MID_IOVA, 2ULL * n * pg,
 				     &done));
 	ASSERT_EQ((__u64)n * pg, done);
+	/*
+	 * Every slot was reached before (an IOTLB entry each): every one
+	 * must fault now, and no page of the buffer may change.
+	 */
+	for (i = 0; i < n; i++) {
+		struct iommu_testdev_dma d;
+		size_t off = (i * 4) % pg;
+
+		ASSERT_EQ(0, _test_cmd_dma_write(self->fd,
+						 MID_IOVA + 2 * i * pg + off, 4,
+						 IOMMU_TESTDEV_BUF_NONE, 0, 0,
+						 &d));
+		if (itd_fault_status(&self->info))
+			ASSERT_EQ(IOMMU_TESTDEV_STATUS_FAULT, d.out_status)
+				TH_LOG("slot %u translates after UNMAP: %#x", i,
+				       d.out_result);
+		ASSERT_EQ(-1, itd_check_fill(b.p + perm[i] * pg, pg,
+					     IOMMU_TESTDEV_CANARY))
+			TH_LOG("slot %u: page %u written after UNMAP (stale)",
+			       i, perm[i]);
+	}
+	ASSERT_EQ(-1, itd_check_fill(b.p, b.len, IOMMU_TESTDEV_CANARY));
+	/* The control: one slot mapped again reaches its page. */
+	test_cmd_map(b.id, perm[n - 1] * pg, pg, MID_IOVA, ITD_RW);
+	expect_landed(b, MID_IOVA + 4, perm[n - 1] * pg + 4, 4);
 	free(perm);
 }
 

@@ -715,21 +715,25 @@ static inline void itd_expect_refused(struct __test_metadata *_metadata,
 	itd_expect_landed(_metadata, fd, b, ctl_iova, ctl_off, len);
 }
 
-/* Is page @i of @n, at @iova, one itd_probe_pages() probes? */
-static inline bool itd_probe_page(size_t i, size_t n, __u64 iova)
+/*
+ * Is page @i of @n, at @iova, one itd_probe_pages() probes?  Every page of
+ * a range of up to @every pages; else the ends, and those of each 2M.
+ */
+static inline bool itd_probe_page(size_t i, size_t n, __u64 iova,
+				  size_t every)
 {
 	size_t pg = itd_page_size();
 
-	/* Every page of a short range; else the ends, and those of each 2M. */
-	return n <= 64 || !i || i == n - 1 || !(iova & (ITD_SZ_2M - 1)) ||
+	return n <= every || !i || i == n - 1 || !(iova & (ITD_SZ_2M - 1)) ||
 	       !((iova + pg) & (ITD_SZ_2M - 1));
 }
 
 /*
  * The pages of [@iova, @iova + @len), which map @b from @off: every page of
- * a range of up to 64 pages; of a longer one the first and the last page,
- * and the first and the last page of each 2 MiB (and so of each 1 GiB)
- * block in it.  Each gets one 4-byte DMA at an offset that varies from page
+ * a range of up to 512 pages (2 MiB of 4 KiB pages; 64 on edu, whose every
+ * DMA waits 100 ms of guest time); of a longer one the first and the last
+ * page, and the first and the last page of each 2 MiB (and so of each
+ * 1 GiB) block in it.  Each gets one 4-byte DMA at an offset that varies from page
  * to page.  @mapped: each must land exactly there (this also fills the
  * IOTLB that the UNMAP after must invalidate); else, after an UNMAP, each
  * must fault and leave its page as it was: a stale translation (an IOTLB
@@ -750,6 +754,7 @@ static inline unsigned int __itd_probe_pages(struct __test_metadata *_metadata,
 					     unsigned int *stale)
 {
 	size_t pg = itd_page_size(), n = len / pg, i;
+	size_t every = info->engine == IOMMU_TESTDEV_ENGINE_EDU ? 64 : 512;
 	unsigned int probes = 0;
 
 	for (i = 0; i < n; i++) {
@@ -758,7 +763,7 @@ static inline unsigned int __itd_probe_pages(struct __test_metadata *_metadata,
 		__u64 a = iova + i * pg;
 		struct iommu_testdev_dma d;
 
-		if (!itd_probe_page(i, n, a))
+		if (!itd_probe_page(i, n, a, every))
 			continue;
 		probes++;
 		ASSERT_EQ(0, _test_cmd_dma_write(fd, a + o, 4,
