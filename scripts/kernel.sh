@@ -33,6 +33,12 @@
 # Environment: ITD_KSRC_TARBALL (default: the series' tarball; overrides it),
 #   ITD_KJOBS (make -j, default 2), ITD_KREBUILD=1 (ignore a cached build),
 #   ITD_KVERBOSE=1 (make output to stderr as well as build.log).
+# A kernel mutant (scripts/mutants.sh): ITD_KMUTANT=<path in the tree>,
+#   ITD_KMUTANT_FILE=<the mutated copy of that file>, ITD_KMUTANT_OUT=<dir>:
+#   the cached build is copied to <dir> and rebuilt there with the mutated
+#   file bound over the original in a mount namespace of its own (the
+#   shared tree stays as it is, and only what depends on that file is
+#   rebuilt); the assignments printed are the mutant's.  Root only.
 set -euo pipefail
 # The whole script is one { } block: bash parses it before running, so editing
 # this file during a long build does not derail the running copy.
@@ -128,11 +134,34 @@ out=$KB/$name-$series-$hash
 [[ -z $check_only ]] || out=$KB/check/$name-$hash # leave built trees alone
 mkdir -p "$KB/src" "$(dirname "$out")"
 
+# make's variables for every build of a tree (a mutant's rebuild too, whose
+# commands must come out the same, or everything would rebuild).
+stamp=$(date -u -d "@$(stat -c %Y "$TARBALL")" '+%a %b %e %H:%M:%S UTC %Y')
+kvars=(ARCH="$karch" CROSS_COMPILE="$cross" ${llvm:+LLVM=$llvm}
+	KBUILD_BUILD_TIMESTAMP="$stamp" KBUILD_BUILD_USER=itd
+	KBUILD_BUILD_HOST=iommu-testdev KBUILD_BUILD_VERSION=1)
+
+build_mutant() {
+	local rel=$ITD_KMUTANT file=${ITD_KMUTANT_FILE:?} mout=${ITD_KMUTANT_OUT:?}
+
+	[[ -f $src/$rel && -f $file ]] || die "mutant: no $src/$rel or no $file"
+	log "$name: mutant of $rel, rebuilt in $mout"
+	rm -rf "$mout"
+	cp -a "$out" "$mout"
+	rm -f "$mout/.itd-built" "$mout/${rel%.c}.o"
+	unshare -m bash -c 'mount --bind "$1" "$2" && shift 2 && exec "$@"' _ \
+		"$file" "$src/$rel" nice -n 5 make -C "$src" O="$mout" "${kvars[@]}" \
+		-j"$JOBS" all >"$mout/build.log" 2>&1 ||
+		{ tail -n 40 "$mout/build.log" >&2; die "mutant: rebuild failed"; }
+	out=$mout
+}
+
 print_result() {
 	local krel
+	[[ -z ${ITD_KMUTANT:-} ]] || build_mutant
 	krel=$(cat "$out/include/config/kernel.release")
-	printf 'KERNEL=%s\nKDIR=%s\nARCH=%s\nCROSS_COMPILE=%s\nKREL=%s\nMODDIR=\nLLVM=%s\n' \
-		"$out/$image" "$out" "$karch" "$cross" "$krel" "$llvm"
+	printf 'KERNEL=%s\nKDIR=%s\nARCH=%s\nCROSS_COMPILE=%s\nKREL=%s\nMODDIR=\nLLVM=%s\nKSRC=%s\n' \
+		"$out/$image" "$out" "$karch" "$cross" "$krel" "$llvm" "$src"
 }
 
 if [[ -z $check_only && -z ${ITD_KREBUILD:-} && -f $out/.itd-built ]]; then
@@ -169,11 +198,8 @@ fi
 )
 
 # --- 3. Configure: allnoconfig with the fragment as KCONFIG_ALLCONFIG.
-stamp=$(date -u -d "@$(stat -c %Y "$TARBALL")" '+%a %b %e %H:%M:%S UTC %Y')
 kmake() {
-	nice -n 5 make -C "$src" O="$out" ARCH="$karch" CROSS_COMPILE="$cross" ${llvm:+LLVM=$llvm} \
-		KBUILD_BUILD_TIMESTAMP="$stamp" KBUILD_BUILD_USER=itd \
-		KBUILD_BUILD_HOST=iommu-testdev KBUILD_BUILD_VERSION=1 "$@"
+	nice -n 5 make -C "$src" O="$out" "${kvars[@]}" "$@"
 }
 rm -f "$out/.itd-built"
 mkdir -p "$out"

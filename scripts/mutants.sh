@@ -26,6 +26,11 @@ N=tools/testing/selftests/iommu_testdev/iommufd_nested_test.c
 #  without an IOMMU), bridge (lockdep and two devices under one root port)]
 # A file "cmdline" breaks the guest instead of the driver: the expression is
 # appended to the kernel command line (an IOMMU that did not probe, say).
+# A file "kernel:<path>" breaks the guest's kernel: a minimal kernel
+# (scripts/kernel.sh) rebuilt with that file of its tree edited (needs:
+# ksmmuv3, a guest with an SMMUv3 on a minimal 6.12 kernel:
+# arm64-smmuv3-up or arm64-smmuv3-iommufd).
+K=kernel:drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c
 mutants=(
 	"dma-page-off@$D/mode_dma_api.c@s/req.iova = dm.iova;/req.iova = dm.iova + PAGE_SIZE;/@DMA-API DMA aimed one page off"
 	"map-page-off@$D/mode_owned.c@s/PFN_PHYS(pfn), (j - i)/PFN_PHYS(pfn + 1), (j - i)/@IOMMU mapping of the wrong page"
@@ -52,6 +57,9 @@ mutants=(
 	"smmu-not-probed@cmdline@initcall_blacklist=arm_smmu_driver_init@the SMMU driver never probes@smmuv3"
 	"unmap-tail-kept@$D/mode_owned.c@s/size_t got = iommu_unmap(idev->domain, node->start, size);/size_t got = iommu_unmap(idev->domain, node->start, size > PAGE_SIZE ? size - PAGE_SIZE : size) + (size > PAGE_SIZE ? PAGE_SIZE : 0);/@a multi-page UNMAP that leaves its last page mapped"
 	"min-size-ignored@$D/iommu_testdev.c@s/if (usize < op->min_size)/if (usize < 8)/@a struct shorter than the first release accepted, its missing fields read as zero"
+	# Linux's SMMUv3 range invalidation (RIL: NUM x 2^SCALE pages per
+	# command), each command one 2^SCALE chunk short at its tail.
+	"ril-tail-short@$K@s/cmd->tlbi.num = num - 1;/cmd->tlbi.num = num > 1 ? num - 2 : 0;/@SMMUv3 range invalidation that stops a chunk short (kernel)@ksmmuv3"
 	"replay-landed-unreported@$D/mode_dma_api.c@0,/^\titd_dma_unmap_range(dev, \&dm);/s///;s/cmd->out_flags |= IOMMU_TESTDEV_DMA_REPLAY_LANDED;/;/@dma_unmap skipped before the replay, and the driver's flag silent about it"
 )
 
@@ -76,6 +84,8 @@ for m in "${mutants[@]}"; do
 		{ echo "# mutant $name: not applicable: $guest has no iommufd nesting (try arm64-smmuv3-nested-7.3)"; continue; } ;;
 	smmuv3) [[ " ${G_QEMU[*]} " == *smmuv3* ]] ||
 		{ echo "# mutant $name: not applicable: $guest has no SMMUv3"; continue; } ;;
+	ksmmuv3) [[ " ${G_QEMU[*]} " == *smmuv3* && $G_KERNEL == custom:*-iommufd ]] ||
+		{ echo "# mutant $name: not applicable: $guest has no SMMUv3 on a minimal 6.12 kernel (try arm64-smmuv3-up)"; continue; } ;;
 	esac
 	total=$((total + 1))
 	rm -rf "$tmp/src"
@@ -83,8 +93,28 @@ for m in "${mutants[@]}"; do
 	(cd "$REPO" && tar cf - Kbuild drivers include tools/testing/selftests/iommu_testdev) |
 		tar xf - -C "$tmp/src"
 	cmdline=${ITD_CMDLINE:-}
+	kenv=()
 	if [[ $file == cmdline ]]; then
 		cmdline+=" $expr"
+	elif [[ $file == kernel:* ]]; then
+		# The guest's kernel, rebuilt with the file edited.
+		rel=${file#kernel:}
+		ksrc=$("$SCRIPTS/kernel.sh" "$G_ARCH" "${G_KERNEL#custom:}" | sed -n 's/^KSRC=//p')
+		cp "$ksrc/$rel" "$tmp/kmutant.c"
+		if sed -i "$expr" "$tmp/kmutant.c" && cmp -s "$ksrc/$rel" "$tmp/kmutant.c"; then
+			itd_log "mutant $name: the edit no longer applies to $rel"
+			survived=$((survived + 1))
+			continue
+		fi
+		if ! kout=$(ITD_KMUTANT=$rel ITD_KMUTANT_FILE=$tmp/kmutant.c \
+			ITD_KMUTANT_OUT=$tmp/kernel-$name \
+			"$SCRIPTS/kernel.sh" "$G_ARCH" "${G_KERNEL#custom:}"); then
+			echo "# mutant $name: the mutated kernel did not build"
+			survived=$((survived + 1))
+			continue
+		fi
+		kenv=(KERNEL="$(sed -n 's/^KERNEL=//p' <<<"$kout")"
+		      KDIR="$(sed -n 's/^KDIR=//p' <<<"$kout")")
 	elif sed -i "$expr" "$tmp/src/$file" && cmp -s "$REPO/$file" "$tmp/src/$file"; then
 		itd_log "mutant $name: the edit no longer applies to $file"
 		survived=$((survived + 1))
@@ -94,7 +124,8 @@ for m in "${mutants[@]}"; do
 	# A build tree of its own: tar gives the copy the sources' old mtimes,
 	# so a shared one would keep the objects of the mutant before.
 	# A broken driver can wedge the guest: give up on it sooner.
-	if ITD_SRC=$tmp/src ITD_OUT=$tmp/out-$name ITD_NO_SETUP=1 ITD_CMDLINE=$cmdline \
+	if env ${kenv[@]+"${kenv[@]}"} \
+		ITD_SRC=$tmp/src ITD_OUT=$tmp/out-$name ITD_NO_SETUP=1 ITD_CMDLINE=$cmdline \
 		ITD_TIMEOUT=${ITD_TIMEOUT:-$([[ $G_KERNEL == *debug* ]] && echo 600 || echo 150)} \
 		"$SCRIPTS/run.sh" "$guest" \
 		>"$tmp/$name.log" 2>&1; then
@@ -103,7 +134,7 @@ for m in "${mutants[@]}"; do
 	else
 		echo "# mutant $name: killed: $(grep -m1 -o '[0-9]* failed' "$tmp/$name.log" || echo 'run failed')"
 	fi
-	[[ -n ${ITD_KEEP:-} ]] || rm -rf "$tmp/out-$name"
+	[[ -n ${ITD_KEEP:-} ]] || rm -rf "$tmp/out-$name" "$tmp/kernel-$name"
 done
 echo "# $((total - survived)) of $total mutants killed on $guest"
 [[ $survived == 0 ]]
