@@ -56,6 +56,7 @@ mutants=(
 	"iommu-bypassed@cmdline@iommu.passthrough=1@the DMA API bypasses the IOMMU (identity default domain)"
 	"smmu-not-probed@cmdline@initcall_blacklist=arm_smmu_driver_init@the SMMU driver never probes@smmuv3"
 	"unmap-tail-kept@$D/mode_owned.c@s/size_t got = iommu_unmap(idev->domain, node->start, size);/size_t got = iommu_unmap(idev->domain, node->start, size > PAGE_SIZE ? size - PAGE_SIZE : size) + (size > PAGE_SIZE ? PAGE_SIZE : 0);/@a multi-page UNMAP that leaves its last page mapped"
+	"span-unmap-first-only@$D/mode_owned.c@s/size_t got = iommu_unmap(idev->domain, node->start, size);/size_t got = done ? size : iommu_unmap(idev->domain, node->start, size);/@an UNMAP over several mappings that unmaps only the first and reports them all"
 	"min-size-ignored@$D/iommu_testdev.c@s/if (usize < op->min_size)/if (usize < 8)/@a struct shorter than the first release accepted, its missing fields read as zero"
 	# Linux's SMMUv3 range invalidation (RIL: NUM x 2^SCALE pages per
 	# command), each command one 2^SCALE chunk short at its tail.
