@@ -7,6 +7,7 @@
  * API's own in mode_dma_api.c.  Either fires the engine with
  * itd_dma_fire() and lets the CPU look at the oracle with itd_dma_check().
  */
+#include <linux/kmemleak.h>
 #include <linux/mm.h>
 #include <linux/slab.h>
 
@@ -102,6 +103,10 @@ int itd_dma(struct itd_ucmd *ucmd)
 	rc = -ENODEV;
 	if (idev->dead)
 		goto unlock;
+	/* Off the bus after a DMA it never finished (itd_dma_keep()). */
+	rc = -EIO;
+	if (idev->stuck)
+		goto unlock;
 	rc = -EBUSY;
 	if (idev->owner && idev->owner != f)
 		goto unlock;
@@ -182,8 +187,10 @@ int itd_dma_translated(struct itd_dev *idev, const struct itd_dma_job *job)
 	}
 	cmd->out_flags = 0;
 	rc = itd_dma_fire(idev, &req, &cmd->out_result, &cmd->out_flags);
-	if (rc < 0)
+	if (rc < 0) {
+		itd_dma_keep(idev, job);
 		return rc;
+	}
 	cmd->out_status = rc;
 	cmd->out_iova = req.iova;
 	cmd->out_src_iova = req.src_iova;
@@ -244,4 +251,33 @@ u32 itd_dma_check(const struct itd_dma_job *job)
 
 	return itd_buf_check(job->dst, cmd->buf_offset, cmd->length, canary,
 			     job->want);
+}
+
+/**
+ * itd_dma_keep() - keep the memory of a DMA the device may still carry out
+ * @idev: the device
+ * @job: the DMA that just failed
+ *
+ * When the engine gave up on a DMA it could not stop (&itd_dev.stuck),
+ * the buffers it aimed at are never freed: each gets a reference that is
+ * never dropped (and kmemleak is told so).  The engine has cut the device
+ * off the bus already; this keeps the pages too, should a late write get
+ * through anyway.
+ *
+ * Context: &itd_dev.lock held.
+ */
+void itd_dma_keep(struct itd_dev *idev, const struct itd_dma_job *job)
+{
+	lockdep_assert_held(&idev->lock);
+	if (!idev->stuck)
+		return;
+	if (job->dst) {
+		kref_get(&job->dst->ref);
+		kmemleak_not_leak(job->dst);
+	}
+	if (job->src) {
+		kref_get(&job->src->ref);
+		kmemleak_not_leak(job->src);
+	}
+	pci_warn(idev->pdev, "keeping the buffers of a stuck DMA (leaked)\n");
 }

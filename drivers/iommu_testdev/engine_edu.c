@@ -41,17 +41,29 @@
  * QEMU 7.2's edu: stay below it in both halves.
  */
 #define EDU_MAX_LEN		2040
-#define EDU_TIMEOUT_MS		5000
 
 static unsigned int edu_dma_bits = 28;
 module_param(edu_dma_bits, uint, 0444);
 MODULE_PARM_DESC(edu_dma_bits,
 		 "Address bits edu emits (28 unless QEMU's dma_mask widens it)");
 
+/*
+ * Writable so that a test can make the driver give up long before edu's
+ * 100 ms timer fires: the path of a device that never finishes, on demand.
+ */
+static unsigned int edu_timeout_ms = 5000;
+module_param(edu_timeout_ms, uint, 0644);
+MODULE_PARM_DESC(edu_timeout_ms,
+		 "How long a DMA may take before the driver gives up on it (ms)");
+
+static unsigned int edu_timeout(void)
+{
+	return max(READ_ONCE(edu_timeout_ms), 1U);
+}
+
 struct edu_priv {
 	struct completion done;
 	int irq;
-	bool wedged;
 };
 
 static bool edu_match(struct pci_dev *pdev)
@@ -73,33 +85,63 @@ static irqreturn_t edu_irq(int irq, void *data)
 	return IRQ_HANDLED;
 }
 
-/* One transfer; bounded even when the interrupt never comes. */
+static bool edu_running(struct itd_dev *idev)
+{
+	return readq(idev->regs + EDU_REG_DMA_CMD) & EDU_CMD_RUN;
+}
+
+/* Poll the run bit for up to @ms; true once it is clear. */
+static bool edu_wait_idle(struct itd_dev *idev, unsigned int ms)
+{
+	unsigned long deadline = jiffies + msecs_to_jiffies(ms);
+
+	while (edu_running(idev)) {
+		if (time_after(jiffies, deadline))
+			return false;
+		msleep(20);
+	}
+	return true;
+}
+
+/*
+ * edu copies when its timer fires, through whatever the IOMMU maps at that
+ * moment: a transfer the driver stopped waiting for may still land, in
+ * memory that is no longer the caller's by then.  Cut the device off the
+ * bus before anyone frees or unmaps anything; edu then drops the copy.
+ * Only a reset that finds the run bit clear lets it back (edu_reset_done).
+ */
+static int edu_wedge(struct itd_dev *idev)
+{
+	pci_clear_master(idev->pdev);
+	idev->stuck = true;
+	pci_err(idev->pdev,
+		"edu DMA never finished: bus mastering off, its memory kept\n");
+	return -EIO;
+}
+
+/*
+ * One transfer; bounded even when the interrupt never comes.  Returns 0,
+ * -ETIMEDOUT when the interrupt never came but the device did finish, or
+ * -EIO when it may still be copying (&itd_dev.stuck set).
+ */
 static int edu_xfer(struct itd_dev *idev, u64 src, u64 dst, u32 len, u32 dir)
 {
 	struct edu_priv *p = idev->engine_priv;
-	unsigned long deadline;
+	unsigned int ms = edu_timeout();
 
-	if (p->wedged)
+	if (idev->stuck)
 		return -EIO;
 	reinit_completion(&p->done);
 	writeq(src, idev->regs + EDU_REG_DMA_SRC);
 	writeq(dst, idev->regs + EDU_REG_DMA_DST);
 	writeq(len, idev->regs + EDU_REG_DMA_CNT);
 	writeq(EDU_CMD_RUN | EDU_CMD_IRQ | dir, idev->regs + EDU_REG_DMA_CMD);
-	if (wait_for_completion_timeout(&p->done,
-					msecs_to_jiffies(EDU_TIMEOUT_MS)))
+	if (wait_for_completion_timeout(&p->done, msecs_to_jiffies(ms)))
 		return 0;
 
 	/* No interrupt: wait for the run bit before memory is reused. */
-	deadline = jiffies + msecs_to_jiffies(2 * EDU_TIMEOUT_MS);
-	while (readq(idev->regs + EDU_REG_DMA_CMD) & EDU_CMD_RUN) {
-		if (time_after(jiffies, deadline)) {
-			p->wedged = true;
-			pci_err(idev->pdev, "edu DMA never finished\n");
-			return -EIO;
-		}
-		msleep(20);
-	}
+	if (!edu_wait_idle(idev, 2 * ms))
+		return edu_wedge(idev);
 	/* A late interrupt must not complete the next transfer early. */
 	writel(EDU_IRQ_DMA, idev->regs + EDU_REG_IRQ_ACK);
 	synchronize_irq(p->irq);
@@ -119,6 +161,11 @@ static int edu_load_pattern(struct itd_dev *idev)
 	for (i = 0; i < EDU_MAX_LEN; i++)
 		cpu[i] = IOMMU_TESTDEV_PATTERN >> (8 * (i & 3));
 	rc = edu_xfer(idev, dma, EDU_PATTERN, EDU_MAX_LEN, 0);
+	if (idev->stuck) {
+		/* The device may still read it: never hand it back. */
+		pci_warn(idev->pdev, "leaking the pattern's DMA buffer\n");
+		return rc;
+	}
 	dma_free_coherent(dev, PAGE_SIZE, cpu, dma);
 	return rc;
 }
@@ -131,6 +178,19 @@ static int edu_probe(struct itd_dev *idev)
 
 	if ((readl(idev->regs + EDU_REG_ID) & 0xff) != EDU_ID_MAGIC)
 		return -ENODEV;
+	/*
+	 * A transfer an earlier binding gave up on may still be pending: edu
+	 * ignores new commands until it ends, and it must not land through
+	 * this binding's mappings.  Off the bus until it is over.
+	 */
+	if (edu_running(idev)) {
+		pci_clear_master(pdev);
+		if (!edu_wait_idle(idev, 2 * edu_timeout())) {
+			pci_err(pdev, "an earlier edu DMA never finished\n");
+			return -EBUSY;
+		}
+		pci_set_master(pdev);
+	}
 	idev->dma_bits = clamp(edu_dma_bits, 28U, 64U);
 	rc = dma_set_mask_and_coherent(&pdev->dev,
 				       DMA_BIT_MASK(idev->dma_bits));
@@ -177,15 +237,20 @@ static void edu_remove(struct itd_dev *idev)
 }
 
 /*
- * QEMU's edu keeps its registers and its buffer (the pattern) across a
- * reset, but a reset is what clears a wedged device: try it again.
+ * QEMU's edu keeps its registers, its buffer (the pattern) and a pending
+ * transfer across a reset.  A stuck device gets the bus back once its run
+ * bit reads clear, and not before.
  */
 static void edu_reset_done(struct itd_dev *idev)
 {
 	struct edu_priv *p = idev->engine_priv;
 
+	if (idev->stuck && !edu_running(idev)) {
+		idev->stuck = false;
+		pci_set_master(idev->pdev);
+	}
 	writel(EDU_IRQ_DMA, idev->regs + EDU_REG_IRQ_ACK);
-	p->wedged = false;
+	synchronize_irq(p->irq);
 }
 
 static int edu_dma(struct itd_dev *idev, const struct itd_dma_req *req,

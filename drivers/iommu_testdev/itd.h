@@ -69,7 +69,10 @@ struct itd_dma_req {
  * @reset_done: optional: a PCI reset or a system sleep cleared the
  *              device's registers
  * @dma: run @req to completion; fill @result (raw) and return an
- *       &enum iommu_testdev_dma_status, or a negative errno
+ *       &enum iommu_testdev_dma_status, or a negative errno.  A device
+ *       that may still be copying when @dma gives up on it must be cut
+ *       off the bus first, and &itd_dev.stuck set: the callers then keep
+ *       the memory the DMA aimed at
  */
 struct itd_engine_ops {
 	const char *name;
@@ -176,6 +179,9 @@ struct itd_map {
  *        a PCI reset's prepare to its done
  * @lock_key: @lock's lockdep class, one per device
  * @dead: the device was removed; only close() still works
+ * @stuck: a DMA the engine gave up on may still be pending: the device is
+ *         off the bus, refuses DMAs, and the memory that DMA aimed at is
+ *         never freed (until the engine sees it idle after a reset)
  * @dma_bits: width of the addresses the device emits
  * @scratch: driver pages, max_len long: the device's oracle when the
  *           caller has none
@@ -205,6 +211,7 @@ struct itd_dev {
 	struct mutex lock;	/* see @lock above */
 	struct lock_class_key lock_key;
 	bool dead;
+	bool stuck;
 	unsigned int dma_bits;
 	struct page *scratch;
 
@@ -286,6 +293,7 @@ int itd_dma_translated(struct itd_dev *idev, const struct itd_dma_job *job);
 int itd_dma_fire(struct itd_dev *idev, struct itd_dma_req *req,
 		 u32 *result, u32 *flags);
 u32 itd_dma_check(const struct itd_dma_job *job);
+void itd_dma_keep(struct itd_dev *idev, const struct itd_dma_job *job);
 
 /* mode_owned.c */
 int itd_owned_attach(struct itd_ucmd *ucmd);

@@ -5,6 +5,7 @@
  * the IOVA; the device never reaches anything but that buffer.
  */
 #include <linux/dma-mapping.h>
+#include <linux/kmemleak.h>
 #include <linux/scatterlist.h>
 
 #include "itd.h"
@@ -127,6 +128,8 @@ static int itd_dma_api_map_fire(struct itd_dev *idev,
 
 	cmd->out_flags = 0;
 	rc = itd_dma_fire(idev, &req, &cmd->out_result, &cmd->out_flags);
+	if (rc < 0 && idev->stuck)
+		goto keep;
 	itd_dma_unmap_range(dev, &sm);
 	itd_dma_unmap_range(dev, &dm);
 	if (rc < 0)
@@ -142,8 +145,10 @@ static int itd_dma_api_map_fire(struct itd_dev *idev,
 		itd_buf_fill(dst, cmd->buf_offset, cmd->length,
 			     IOMMU_TESTDEV_CANARY);
 		rc = itd_dma_fire(idev, &req, &result, &replay_flags);
-		if (rc < 0)
+		if (rc < 0) {
+			itd_dma_keep(idev, job);
 			goto out;
+		}
 		if (rc == IOMMU_TESTDEV_STATUS_FAULT)
 			cmd->out_flags |= IOMMU_TESTDEV_DMA_REPLAY_FAULT;
 		if (itd_buf_check(dst, cmd->buf_offset, cmd->length, false,
@@ -154,6 +159,18 @@ static int itd_dma_api_map_fire(struct itd_dev *idev,
 out:
 	itd_dma_unmap_range(dev, &sm);
 	itd_dma_unmap_range(dev, &dm);
+	return rc;
+
+keep:
+	/*
+	 * The device may still write at these IOVAs: leave them mapped to
+	 * the caller's pages, and keep the pages (and the tables) for good.
+	 */
+	if (dm.mapped)
+		kmemleak_not_leak(dm.sgt.sgl);
+	if (sm.mapped)
+		kmemleak_not_leak(sm.sgt.sgl);
+	itd_dma_keep(idev, job);
 	return rc;
 }
 
