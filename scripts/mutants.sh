@@ -62,6 +62,7 @@ mutants=(
 	# command), each command one 2^SCALE chunk short at its tail.
 	"ril-tail-short@$K@s/cmd->tlbi.num = num - 1;/cmd->tlbi.num = num > 1 ? num - 2 : 0;/@SMMUv3 range invalidation that stops a chunk short (kernel)@ksmmuv3"
 	"replay-landed-unreported@$D/mode_dma_api.c@0,/^\titd_dma_unmap_range(dev, \&dm);/s///;s/cmd->out_flags |= IOMMU_TESTDEV_DMA_REPLAY_LANDED;/;/@dma_unmap skipped before the replay, and the driver's flag silent about it"
+	"edu-stuck-on-bus@$D/engine_edu.c@s/^\tpci_clear_master(idev->pdev);$//@a DMA the driver gave up on left free to land later, through what the IOMMU maps by then@edu"
 )
 
 tmp=$(mktemp -d)

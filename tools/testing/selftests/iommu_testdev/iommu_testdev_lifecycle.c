@@ -2,8 +2,9 @@
 /*
  * Lifecycle: module unload while a file is open, repeated unload and
  * load, the device removed (hot-unplug) under open files and live
- * mappings and brought back, and a fail_nth sweep over the ioctls.  These
- * take the device away from everyone: run them last, alone.
+ * mappings and brought back, a DMA the driver gave up on (edu), and a
+ * fail_nth sweep over the ioctls.  These take the device away from
+ * everyone: run them last, alone.
  */
 #include <sys/syscall.h>
 #include <sys/stat.h>
@@ -537,6 +538,117 @@ TEST_F_TIMEOUT(lifecycle, qmp_unplug_replug, 180)
 	}
 	ksft_print_msg("unplug: %d QMP device_del/device_add cycles of %s with open files\n",
 		       cycles, bdf);
+}
+
+/* ---- a DMA the driver gave up on ------------------------------------ */
+
+#define EDU_TIMEOUT "/sys/module/" MODNAME "/parameters/edu_timeout_ms"
+#define ITD_DRIVER "/sys/bus/pci/drivers/" MODNAME
+
+/* The first edu test device, its info in @info; an fd or -1. */
+static int itd_open_edu(struct iommu_testdev_info *info)
+{
+	char node[64];
+	int n, fd;
+
+	for (n = 0; n < 16; n++) {
+		snprintf(node, sizeof(node), "/dev/iommu_testdev%d", n);
+		fd = open(node, O_RDWR | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		if (!_test_cmd_get_info(fd, info) &&
+		    info->engine == IOMMU_TESTDEV_ENGINE_EDU)
+			return fd;
+		close(fd);
+	}
+	return -1;
+}
+
+/*
+ * edu copies when its 100 ms timer fires, through whatever the IOMMU maps
+ * at that moment.  The driver is made to give up on a DMA long before
+ * (edu_timeout_ms=1): it must fail the DMA with EIO and keep the device
+ * from ever landing it.  Then the IOVA is handed to another buffer (an
+ * owned domain) or the buffer taken back (the DMA API), and the timer
+ * left to fire: neither buffer may change.  The stuck device refuses
+ * DMAs; an unbind and bind bring it back, and a DMA lands.
+ */
+TEST_F_TIMEOUT(lifecycle, edu_stuck_dma, 60)
+{
+	size_t pg = itd_page_size();
+	struct iommu_testdev_owned_attach a;
+	struct iommu_testdev_info info;
+	struct iommu_testdev_dma d;
+	char bdf[32], old[32] = "";
+	int fd, rc = 0, err = 0, try;
+	struct itd_tbuf b, b2;
+	__u64 iova = 0;
+	FILE *f;
+
+	fd = itd_open_edu(&info);
+	if (fd < 0)
+		SKIP(return, "no edu test device (QEMU -device edu)");
+	itd_pci_name(&info, bdf, sizeof(bdf));
+	f = fopen(EDU_TIMEOUT, "r");
+	ASSERT_NE(NULL, f) TH_LOG("%s: %s", EDU_TIMEOUT, strerror(errno));
+	ASSERT_NE(NULL, fgets(old, sizeof(old), f));
+	fclose(f);
+	ASSERT_EQ(0, itd_buf_new(fd, ITD_BUF_DRIVER, pg, 0, &b));
+	ASSERT_EQ(0, itd_buf_new(fd, ITD_BUF_DRIVER, pg, 0, &b2));
+	if (info.caps & IOMMU_TESTDEV_CAP_OWNED) {
+		ASSERT_EQ(0, _test_cmd_owned_attach(fd, &a));
+		iova = 0x1000000;
+		ASSERT_EQ(0, _test_cmd_map(fd, b.id, 0, pg, iova, ITD_RW));
+	}
+
+	/*
+	 * A host that stalls the guest past edu's timer lets the DMA finish
+	 * inside even a 1 ms wait (a TIMEOUT status, no harm): try again.
+	 */
+	for (try = 0; try < 5; try++) {
+		ASSERT_EQ(0, write_file(EDU_TIMEOUT, "1"));
+		rc = _test_cmd_dma_write(fd, iova, 64, b.id, 0,
+					 IOMMU_TESTDEV_DMA_F_CANARY, &d);
+		err = errno;
+		ASSERT_EQ(0, write_file(EDU_TIMEOUT, old));
+		if (rc)
+			break;
+		ASSERT_EQ(IOMMU_TESTDEV_STATUS_TIMEOUT, d.out_status)
+			TH_LOG("a DMA given 1 ms of edu's 100 ms: status %u",
+			       d.out_status);
+	}
+	ASSERT_EQ(-1, rc) TH_LOG("the driver always waited for edu");
+	ASSERT_EQ(EIO, err) TH_LOG("a DMA the driver gave up on: %s",
+				   strerror(err));
+
+	/* The IOVA to another buffer; the first one the caller's again. */
+	if (iova) {
+		ASSERT_EQ(0, _test_cmd_unmap(fd, iova, pg, NULL));
+		ASSERT_EQ(0, _test_cmd_map(fd, b2.id, 0, pg, iova, ITD_RW));
+	}
+	memset(b.p, IOMMU_TESTDEV_CANARY, b.len);
+	memset(b2.p, IOMMU_TESTDEV_CANARY, b2.len);
+	usleep(500000);		/* edu's timer: 100 ms of the same clock */
+	EXPECT_EQ(-1, itd_check_fill(b.p, b.len, IOMMU_TESTDEV_CANARY))
+		TH_LOG("the DMA the driver gave up on landed in its buffer later");
+	EXPECT_EQ(-1, itd_check_fill(b2.p, b2.len, IOMMU_TESTDEV_CANARY))
+		TH_LOG("the DMA the driver gave up on landed later, %s",
+		       "in the buffer mapped at its IOVA since");
+	EXPECT_EQ(-1, _test_cmd_dma_write(fd, iova, 16, b2.id, 0, 0, &d));
+	EXPECT_EQ(EIO, errno) TH_LOG("a DMA on a stuck device");
+	itd_buf_del(fd, &b);
+	itd_buf_del(fd, &b2);
+	close(fd);
+
+	/* The control: rebound, the device works. */
+	ASSERT_EQ(0, write_file(ITD_DRIVER "/unbind", bdf));
+	ASSERT_EQ(0, write_file(ITD_DRIVER "/bind", bdf));
+	fd = itd_open_bdf(bdf, 5000);
+	ASSERT_LE(0, fd) TH_LOG("no node for %s after bind", bdf);
+	device_works(fd);
+	close(fd);
+	ksft_print_msg("stuck DMA: %s cut off (%s), rebound\n", bdf,
+		       iova ? "owned domain" : "DMA API");
 }
 
 /* ---- fail_nth ------------------------------------------------------- */
