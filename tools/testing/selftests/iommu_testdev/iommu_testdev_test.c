@@ -365,12 +365,15 @@ TEST_F(dma_api, copy)
 TEST_F(dma_api, replay_after_unmap)
 {
 	struct iommu_testdev_dma d;
+	struct itd_flog fl;
 	struct itd_tbuf b;
 	bool landed;
 	int ret;
 
 	ASSERT_EQ(0, itd_buf_new(self->fd, variant->kind, itd_page_size(), 0,
 				 &b));
+	itd_flog_open(_metadata, &fl, &self->info);
+	itd_flog_arm(&fl, 1);
 	ret = _test_cmd_dma_write(self->fd, 0, 64, b.id, 256,
 				  IOMMU_TESTDEV_DMA_F_CANARY |
 				  IOMMU_TESTDEV_DMA_F_REPLAY, &d);
@@ -392,8 +395,12 @@ TEST_F(dma_api, replay_after_unmap)
 	 */
 	landed = itd_check_pattern(b.p + 256, 64, 0) == -1;
 	ASSERT_EQ(landed, !!(d.out_flags & IOMMU_TESTDEV_DMA_REPLAY_LANDED));
-	if (!landed)
+	if (!landed) {
 		ASSERT_EQ(-1, itd_check_fill(b.p, b.len, IOMMU_TESTDEV_CANARY));
+		/* Refused: the IOVA dma_unmap gave back translates nothing. */
+		itd_flog_check(&fl, d.out_iova, 0x10, false);
+	}
+	itd_flog_close(&fl);
 	if (self->info.domain_type == IOMMU_TESTDEV_DOMAIN_DMA) {
 		ASSERT_FALSE(landed)
 			TH_LOG("a strict domain let the replay land");
@@ -490,6 +497,13 @@ static bool itd_fault_status(const struct iommu_testdev_info *info)
 
 #define new_buf(b, len) \
 	ASSERT_EQ(0, itd_buf_new(self->fd, variant->kind, len, 0, &(b)))
+
+/* The IOMMU driver's record of each refusal a test checks (itd_flog). */
+#define flog_open(fl) itd_flog_open(_metadata, &(fl), &self->info)
+#define flog_fault(fl, _b, iova, off, len, event) \
+	itd_flog_fault(&(fl), self->fd, &(_b), iova, off, len, event)
+#define probe_logged(fl, _b, iova, off, len) \
+	itd_probe_logged(_metadata, self->fd, &(_b), iova, off, len, &(fl))
 
 TEST_F(owned, map_dma_basic)
 {
@@ -657,9 +671,10 @@ TEST_F_TIMEOUT(owned, many_mappings, 120)
 {
 	unsigned int n = self->info.engine == IOMMU_TESTDEV_ENGINE_EDU ? 48 :
 									256;
-	unsigned int *perm, i;
+	unsigned int *perm, i, k;
 	__u64 seed = itd_seed();
 	size_t pg = self->pg;
+	struct itd_flog fl;
 	struct itd_tbuf b;
 	__u64 done = 0;
 
@@ -707,12 +722,18 @@ TEST_F_TIMEOUT(owned, many_mappings, 120)
 	ASSERT_EQ((__u64)n * pg, done);
 	/*
 	 * Every slot was reached before (an IOTLB entry each): every one
-	 * must fault now, and no page of the buffer may change.
+	 * must fault now, and no page of the buffer may change.  The last
+	 * slot goes first and the first second: their faults are logged as
+	 * translation faults at their IOVAs (the others may be rate limited).
 	 */
-	for (i = 0; i < n; i++) {
+	flog_open(fl);
+	itd_flog_arm(&fl, 2);
+	for (k = 0; k < n; k++) {
 		struct iommu_testdev_dma d;
-		size_t off = (i * 4) % pg;
+		size_t off;
 
+		i = !k ? n - 1 : k - 1;
+		off = (i * 4) % pg;
 		ASSERT_EQ(0, _test_cmd_dma_write(self->fd,
 						 MID_IOVA + 2 * i * pg + off, 4,
 						 IOMMU_TESTDEV_BUF_NONE, 0, 0,
@@ -725,7 +746,11 @@ TEST_F_TIMEOUT(owned, many_mappings, 120)
 					     IOMMU_TESTDEV_CANARY))
 			TH_LOG("slot %u: page %u written after UNMAP (stale)",
 			       i, perm[i]);
+		if (k < 2)
+			itd_flog_check(&fl, MID_IOVA + 2 * i * pg + off, 0x10,
+				       false);
 	}
+	itd_flog_close(&fl);
 	ASSERT_EQ(-1, itd_check_fill(b.p, b.len, IOMMU_TESTDEV_CANARY));
 	/* The control: one slot mapped again reaches its page. */
 	test_cmd_map(b.id, perm[n - 1] * pg, pg, MID_IOVA, ITD_RW);
@@ -753,6 +778,7 @@ TEST_F(owned, block_2m)
 {
 	__u64 iova = 8 * ITD_SZ_2M;
 	size_t len = 2 * ITD_SZ_2M;
+	struct itd_flog fl;
 	struct itd_tbuf b;
 	int ret;
 
@@ -777,7 +803,9 @@ TEST_F(owned, block_2m)
 	memset(b.p, IOMMU_TESTDEV_CANARY, b.len);
 	probe_pages(b, iova, 0, len, true);
 	test_cmd_unmap(iova, len);
-	probe_pages(b, iova, 0, len, false);
+	flog_open(fl);
+	probe_logged(fl, b, iova, 0, len);
+	itd_flog_close(&fl);
 	ASSERT_EQ(-1, itd_check_fill(b.p, b.len, IOMMU_TESTDEV_CANARY));
 	/* The control: the last page, mapped again elsewhere, takes it. */
 	test_cmd_map(b.id, len - self->pg, self->pg, MID_IOVA, ITD_RW);
@@ -792,6 +820,7 @@ TEST_F(owned, block_2m)
 TEST_F(owned, block_2m_partial_unmap)
 {
 	__u64 iova = 12 * ITD_SZ_2M;
+	struct itd_flog fl;
 	struct itd_tbuf b;
 	int ret;
 
@@ -810,7 +839,9 @@ TEST_F(owned, block_2m_partial_unmap)
 	test_err_unmap(EINVAL, iova + self->pg, ITD_SZ_2M - self->pg);
 	probe_pages(b, iova, 0, ITD_SZ_2M, true);
 	test_cmd_unmap(iova, ITD_SZ_2M);
-	probe_pages(b, iova, 0, ITD_SZ_2M, false);
+	flog_open(fl);
+	probe_logged(fl, b, iova, 0, ITD_SZ_2M);
+	itd_flog_close(&fl);
 	ASSERT_EQ(-1, itd_check_fill(b.p, b.len, IOMMU_TESTDEV_CANARY));
 	test_cmd_map(b.id, 0, self->pg, MID_IOVA, ITD_RW);
 	expect_landed(b, MID_IOVA + 8, 8, 4);
@@ -843,10 +874,14 @@ TEST_F_TIMEOUT(owned, unmap_ranges, 120)
 	unsigned int probes = 0, stale_cases = 0, iqe_cases = 0;
 	static char text[1 << 16];
 	enum itd_iommu_kind kind;
+	struct itd_flog fl;
 	char name[64];
 
 	kind = itd_iommu_kind(&self->info, name, sizeof(name));
+	flog_open(fl);
 	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		/* The records of the first and the last range. */
+		bool logged = !i || i == ARRAY_SIZE(cases) - 1;
 		size_t len = cases[i].pages * pg;
 		__u64 iova = cases[i].at - cases[i].before * pg;
 		unsigned int stale = 0;
@@ -866,7 +901,8 @@ TEST_F_TIMEOUT(owned, unmap_ranges, 120)
 		kfd = itd_kmsg_open();
 		test_cmd_unmap(iova, len);
 		probes += __itd_probe_pages(_metadata, self->fd, &self->info,
-					    &b, iova, 0, len, false, &stale);
+					    &b, iova, 0, len, false, &stale,
+					    logged ? &fl : NULL);
 		ASSERT_EQ(-1, itd_check_fill(b.p, b.len, IOMMU_TESTDEV_CANARY));
 		if (stale) {
 			/*
@@ -895,6 +931,7 @@ TEST_F_TIMEOUT(owned, unmap_ranges, 120)
 		test_cmd_unmap(iova, pg);
 		itd_buf_del(self->fd, &b);
 	}
+	itd_flog_close(&fl);
 	TH_LOG("%u DMAs probed the ranges", probes);
 	if (stale_cases && stale_cases == iqe_cases)
 		XFAIL(return,
@@ -906,6 +943,7 @@ TEST_F_TIMEOUT(owned, unmap_ranges, 120)
 TEST_F_TIMEOUT(owned, block_1g, 120)
 {
 	__u64 iova = 2 * ITD_SZ_1G;
+	struct itd_flog fl;
 	struct itd_tbuf b;
 	int ret;
 
@@ -930,7 +968,9 @@ TEST_F_TIMEOUT(owned, block_1g, 120)
 	memset(b.p, IOMMU_TESTDEV_CANARY, b.len);
 	probe_pages(b, iova, 0, ITD_SZ_1G, true);
 	test_cmd_unmap(iova, ITD_SZ_1G);
-	probe_pages(b, iova, 0, ITD_SZ_1G, false);
+	flog_open(fl);
+	probe_logged(fl, b, iova, 0, ITD_SZ_1G);
+	itd_flog_close(&fl);
 	ASSERT_EQ(-1, itd_check_fill(b.p, b.len, IOMMU_TESTDEV_CANARY));
 	test_cmd_map(b.id, ITD_SZ_1G - self->pg, self->pg, MID_IOVA, ITD_RW);
 	expect_landed(b, MID_IOVA + 8, ITD_SZ_1G - self->pg + 8, 4);
@@ -940,14 +980,23 @@ TEST_F_TIMEOUT(owned, block_1g, 120)
 
 TEST_F(owned, unmapped_fault)
 {
+	struct itd_flog fl;
 	struct itd_tbuf b;
 
 	new_buf(b, 2 * self->pg);
 	test_cmd_map(b.id, 0, self->pg, MID_IOVA, ITD_RW);
-	/* The page after the mapping, and a far IOVA; each with its control. */
+	/*
+	 * The page after the mapping, and a far IOVA; each with its control
+	 * and its record (a translation fault at exactly that IOVA).
+	 */
+	flog_open(fl);
+	itd_flog_arm(&fl, 2);
 	expect_refused(b, MID_IOVA + self->pg, self->pg, 4, MID_IOVA + 0x40,
 		       0x40);
+	itd_flog_check(&fl, MID_IOVA + self->pg, 0x10, false);
 	expect_refused(b, MID_IOVA + (32ULL << 20), 0, 64, MID_IOVA, 0);
+	itd_flog_check(&fl, MID_IOVA + (32ULL << 20), 0x10, false);
+	itd_flog_close(&fl);
 	/* A DMA that starts mapped and runs off the end faults too. */
 	if (itd_fault_status(&self->info)) {
 		struct iommu_testdev_dma d;
@@ -962,11 +1011,15 @@ TEST_F(owned, unmapped_fault)
 
 TEST_F(owned, readonly_fault)
 {
+	struct itd_flog fl;
 	struct itd_tbuf b;
 
 	new_buf(b, self->pg);
 	test_cmd_map(b.id, 0, self->pg, MID_IOVA, IOMMU_TESTDEV_MAP_READ);
-	expect_fault(b, MID_IOVA + 128, 128, 64);
+	/* Logged as a permission fault (arm-smmu-v3: 0x13, not 0x10). */
+	flog_open(fl);
+	flog_fault(fl, b, MID_IOVA + 128, 128, 64, 0x13);
+	itd_flog_close(&fl);
 	/* The same page mapped writable elsewhere takes the write. */
 	test_cmd_map(b.id, 0, self->pg, MID_IOVA + 4 * self->pg, ITD_RW);
 	expect_landed(b, MID_IOVA + 4 * self->pg + 128, 128, 64);
@@ -984,6 +1037,7 @@ TEST_F(owned, copy_permissions)
 	struct iommu_testdev_dma d;
 	struct itd_tbuf src, dst;
 	enum itd_iommu_kind kind;
+	struct itd_flog fl;
 	char name[96];
 	bool read, fmt;
 
@@ -1027,6 +1081,8 @@ TEST_F(owned, copy_permissions)
 	d.src_iova = s_iova + 8;
 	d.src_buf_id = src.id;
 	d.src_offset = 8;
+	flog_open(fl);
+	itd_flog_arm(&fl, 1);
 	ASSERT_EQ(0, _test_cmd_dma(self->fd, &d));
 	ASSERT_EQ(IOMMU_TESTDEV_DMA_CANARY_OK,
 		  d.out_flags & IOMMU_TESTDEV_DMA_CANARY_OK);
@@ -1038,15 +1094,20 @@ TEST_F(owned, copy_permissions)
 	if (read && !fmt) {
 		ksft_print_msg("%s: a write-only mapping is readable: %s\n",
 			       name, "its page-table format has no write-only");
+		itd_flog_close(&fl);
 		return;
 	}
 	ASSERT_FALSE(read)
 		TH_LOG("%s: read through a write-only mapping", name);
+	/* Logged as a read refused by permission (arm-smmu-v3: 0x13). */
+	itd_flog_check(&fl, s_iova + 8, 0x13, true);
+	itd_flog_close(&fl);
 }
 
 /* Stale TLB: after UNMAP returns, the IOVA must fault. */
 TEST_F(owned, unmap_then_dma)
 {
+	struct itd_flog fl;
 	struct itd_tbuf b;
 
 	new_buf(b, self->pg);
@@ -1055,8 +1116,13 @@ TEST_F(owned, unmap_then_dma)
 	test_cmd_unmap(MID_IOVA, self->pg);
 	/* The control: the same page mapped again, elsewhere. */
 	test_cmd_map(b.id, 0, self->pg, MID_IOVA + 8 * self->pg, ITD_RW);
+	/* A translation fault: no PTE left behind, not even read-only. */
+	flog_open(fl);
+	itd_flog_arm(&fl, 1);
 	expect_refused(b, MID_IOVA + 64, 64, 64, MID_IOVA + 8 * self->pg + 64,
 		       64);
+	itd_flog_check(&fl, MID_IOVA + 64, 0x10, false);
+	itd_flog_close(&fl);
 }
 
 /* Stale TLB: a remapped IOVA must reach the new page only. */
@@ -1169,6 +1235,7 @@ TEST_F(owned, detach_reattach)
 {
 	struct iommu_testdev_info info;
 	struct itd_tbuf b, b2;
+	struct itd_flog fl;
 
 	new_buf(b, self->pg);
 	new_buf(b2, self->pg);
@@ -1187,7 +1254,9 @@ TEST_F(owned, detach_reattach)
 	 * id: the old IOVA is empty.  Then the same IOVA to another page
 	 * reaches that page only.
 	 */
-	expect_fault(b, MID_IOVA + 0x40, 0x40, 4);
+	flog_open(fl);
+	flog_fault(fl, b, MID_IOVA + 0x40, 0x40, 4, 0x10);
+	itd_flog_close(&fl);
 	test_cmd_map(b2.id, 0, self->pg, MID_IOVA, ITD_RW);
 	expect_landed(b2, MID_IOVA + 0x40, 0x40, 4);
 	ASSERT_EQ(-1, itd_check_fill(b.p, b.len, IOMMU_TESTDEV_CANARY))
@@ -1210,6 +1279,7 @@ TEST_F_TIMEOUT(owned, churn, 300)
 	__u64 seed = itd_seed();
 	unsigned int r, s, dmas = 0, faults = 0;
 	size_t pg = self->pg;
+	struct itd_flog fl;
 	struct itd_tbuf b;
 
 	TH_LOG("seed %#llx, %u rounds (ITD_SEED= to repeat)",
@@ -1218,6 +1288,9 @@ TEST_F_TIMEOUT(owned, churn, 300)
 	memset(b.p, IOMMU_TESTDEV_CANARY, b.len);
 	for (s = 0; s < SLOTS; s++)
 		slot_page[s] = -1;
+	/* The record of the first fault: a translation fault at its IOVA. */
+	flog_open(fl);
+	itd_flog_arm(&fl, 1);
 
 	for (r = 0; r < rounds; r++) {
 		__u64 iova, off, len;
@@ -1255,6 +1328,8 @@ TEST_F_TIMEOUT(owned, churn, 300)
 			ASSERT_EQ(-1, itd_check_fill(b.p, b.len,
 						     IOMMU_TESTDEV_CANARY))
 				TH_LOG("round %u: unmapped DMA landed", r);
+			if (faults == 1)
+				itd_flog_check(&fl, iova + off, 0x10, false);
 			continue;
 		}
 		ASSERT_EQ(IOMMU_TESTDEV_STATUS_OK, d.out_status)
@@ -1268,6 +1343,7 @@ TEST_F_TIMEOUT(owned, churn, 300)
 					     IOMMU_TESTDEV_CANARY))
 			TH_LOG("round %u: bytes landed outside the target", r);
 	}
+	itd_flog_close(&fl);
 	TH_LOG("%u DMAs, %u of them at unmapped IOVAs", dmas, faults);
 }
 
@@ -1325,7 +1401,7 @@ TEST_F_TIMEOUT(fault_log, translation_and_permission, 60)
 				   IOMMU_TESTDEV_MAP_READ));
 	/* The control: the same page, writable, elsewhere. */
 	ASSERT_EQ(0, _test_cmd_map(self->fd, b.id, 0, b.len, ctl, ITD_RW));
-	itd_kmsg_wait_quiet(2);
+	usleep(itd_kmsg_room_us(kind, 2));
 	kfd = itd_kmsg_open();
 	ASSERT_LE(0, kfd);
 

@@ -715,97 +715,6 @@ static inline void itd_expect_refused(struct __test_metadata *_metadata,
 	itd_expect_landed(_metadata, fd, b, ctl_iova, ctl_off, len);
 }
 
-/*
- * Is page @i of @n, at @iova, one itd_probe_pages() probes?  Every page of
- * a range of up to @every pages; else the ends, and those of each 2M.
- */
-static inline bool itd_probe_page(size_t i, size_t n, __u64 iova,
-				  size_t every)
-{
-	size_t pg = itd_page_size();
-
-	return n <= every || !i || i == n - 1 || !(iova & (ITD_SZ_2M - 1)) ||
-	       !((iova + pg) & (ITD_SZ_2M - 1));
-}
-
-/*
- * The pages of [@iova, @iova + @len), which map @b from @off: every page of
- * a range of up to 512 pages (2 MiB of 4 KiB pages; 64 on edu, whose every
- * DMA waits 100 ms of guest time); of a longer one the first and the last
- * page, and the first and the last page of each 2 MiB (and so of each
- * 1 GiB) block in it.  Each gets one 4-byte DMA at an offset that varies from page
- * to page.  @mapped: each must land exactly there (this also fills the
- * IOTLB that the UNMAP after must invalidate); else, after an UNMAP, each
- * must fault and leave its page as it was: a stale translation (an IOTLB
- * entry left valid, a range invalidation that stopped short, a PTE left
- * behind) writes into the page it used to reach.  The bytes probed must
- * hold IOMMU_TESTDEV_CANARY before (the caller fills the buffer once).
- * Only the probed page is checked per DMA: the driver's oracle would fill
- * and scan all of a 1 GiB buffer for every DMA.  Returns the pages probed.
- * With @stale, a page still reached after the UNMAP is counted there (and
- * logged) instead of failing the test: for a caller that checks a known
- * bug's signature first.
- */
-static inline unsigned int __itd_probe_pages(struct __test_metadata *_metadata,
-					     int fd,
-					     const struct iommu_testdev_info *info,
-					     const struct itd_tbuf *b, __u64 iova,
-					     size_t off, size_t len, bool mapped,
-					     unsigned int *stale)
-{
-	size_t pg = itd_page_size(), n = len / pg, i;
-	size_t every = info->engine == IOMMU_TESTDEV_ENGINE_EDU ? 64 : 512;
-	unsigned int probes = 0;
-
-	for (i = 0; i < n; i++) {
-		size_t o = ((i * 68) % (pg - 4)) & ~3UL;
-		__u8 *p = b->p + off + i * pg;
-		__u64 a = iova + i * pg;
-		struct iommu_testdev_dma d;
-
-		if (!itd_probe_page(i, n, a, every))
-			continue;
-		probes++;
-		ASSERT_EQ(0, _test_cmd_dma_write(fd, a + o, 4,
-						 IOMMU_TESTDEV_BUF_NONE, 0, 0,
-						 &d))
-			TH_LOG("DMA at %#llx: %s", (unsigned long long)(a + o),
-			       strerror(errno));
-		if (mapped) {
-			ASSERT_EQ(IOMMU_TESTDEV_STATUS_OK, d.out_status)
-				TH_LOG("page %zu of %zu (IOVA %#llx): result %#x",
-				       i, n, (unsigned long long)a,
-				       d.out_result);
-			ASSERT_EQ(-1, itd_check_pattern(p + o, 4, 0))
-				TH_LOG("page %zu of %zu (IOVA %#llx): DMA did not land",
-				       i, n, (unsigned long long)a);
-			memset(p + o, IOMMU_TESTDEV_CANARY, 4);
-			continue;
-		}
-		if (stale && (((info->caps & IOMMU_TESTDEV_CAP_FAULT_STATUS) &&
-			       d.out_status != IOMMU_TESTDEV_STATUS_FAULT) ||
-			      itd_check_fill(p, pg, IOMMU_TESTDEV_CANARY) != -1)) {
-			TH_LOG("page %zu of %zu (IOVA %#llx) reached after UNMAP",
-			       i, n, (unsigned long long)a);
-			memset(p, IOMMU_TESTDEV_CANARY, pg);
-			(*stale)++;
-			continue;
-		}
-		if (info->caps & IOMMU_TESTDEV_CAP_FAULT_STATUS)
-			ASSERT_EQ(IOMMU_TESTDEV_STATUS_FAULT, d.out_status)
-				TH_LOG("page %zu of %zu (IOVA %#llx) translates after UNMAP: %#x",
-				       i, n, (unsigned long long)a,
-				       d.out_result);
-		ASSERT_EQ(-1, itd_check_fill(p, pg, IOMMU_TESTDEV_CANARY))
-			TH_LOG("page %zu of %zu (IOVA %#llx) written after UNMAP (stale)",
-			       i, n, (unsigned long long)a);
-	}
-	return probes;
-}
-
-#define itd_probe_pages(_metadata, fd, info, b, iova, off, len, mapped) \
-	__itd_probe_pages(_metadata, fd, info, b, iova, off, len, mapped, NULL)
-
 /* ---- the IOMMU driver's own fault record ------------------------------ */
 
 enum itd_iommu_kind {
@@ -987,34 +896,74 @@ static inline int itd_kmsg_open(void)
 }
 
 /*
- * IOMMU drivers rate limit their fault messages: at most 10 per 5 s window
- * (the kernel's default burst and interval).  Make room for @need more.
- * arm-smmu-v3 takes a token only for an event it prints, so counting its
- * events of the last 5.5 s over-counts the window (every message of the
- * current window is younger than 5 s): return at once when that leaves
- * room, else wait until enough of them are older.  VT-d takes a token per
- * fault interrupt, printed or not, so after any of its messages (or any
- * "callbacks suppressed"), wait until the newest is 5.5 s old.
+ * IOMMU drivers rate limit their fault messages with the kernel's default
+ * ratelimit state: 10 calls of __ratelimit() per 5 s window, the window
+ * starting at the first call after the last one ended.  Only the calls
+ * that succeed take a token.  What each driver spends per record:
+ *   arm-smmu-v3: one token per event it prints (6.12 logs the raw record,
+ *     "event 0x.. received:"; 7.x that and the decoded "event: ..." line);
+ *   VT-d: a token for "DRHD: handling fault status", one per record, and
+ *     one more for the loop's last look at the empty fault register, which
+ *     prints nothing: three per fault, two of them printed;
+ *   virtio-iommu and AMD-Vi: one per record.
+ * The weight of a message is the tokens it stands for: arm-smmu-v3's
+ * decoded line 0 after its raw header; VT-d's status line 2 (its silent
+ * last look succeeds only if the status line, earlier in the same window,
+ * did); the others 1.
  */
-static inline void itd_kmsg_wait_quiet(unsigned int need)
+static inline unsigned int itd_kmsg_weight(const char *rec, bool *raw)
 {
-	enum { BURST = 10, SPAN_US = 5500000, KEEP = 64 };
-	static const char * const counted[] = { "event 0x", "event: " };
-	static const char * const others[] = {
-		"DRHD: handling fault", "fault addr", "fault from EP",
-		"IO_PAGE_FAULT", "callbacks suppressed",
-	};
-	unsigned long long ts, now_us, newest = 0, recent[KEEP];
-	unsigned int i, n = 0, k;
-	bool strict = false;
+	if (strstr(rec, "event 0x")) {
+		*raw = true;
+		return 1;
+	}
+	if (strstr(rec, "event: ")) {
+		if (*raw) {
+			*raw = false;
+			return 0;
+		}
+		return 1;
+	}
+	if (strstr(rec, "DRHD: handling fault"))
+		return 2;
+	if (strstr(rec, "] fault addr 0x") || strstr(rec, "fault from EP") ||
+	    strstr(rec, "IO_PAGE_FAULT"))
+		return 1;
+	return 0;
+}
+
+/*
+ * How long to wait, in microseconds, before the IOMMU driver of @kind has
+ * room to log @need more fault records, one per fault (VT-d: 3 @need - 1
+ * tokens; ITD_IOMMU_OTHER: 3 @need, to be safe).  Every message of the current window is younger
+ * than 5 s, so the weights of the messages of the last 5.5 s over-count
+ * the tokens it has spent: 0 when that leaves room, else the time until
+ * enough of the oldest are 5.5 s old.
+ */
+static inline unsigned long long itd_kmsg_room_us(enum itd_iommu_kind kind,
+						  unsigned int need)
+{
+	enum { BURST = 10, SPAN_US = 5500000, KEEP = 256 };
+	unsigned long long ts, now_us, when[KEEP];
+	unsigned int i, n = 0, used = 0, tokens, w, weight[KEEP];
+	bool raw = false;
 	char rec[2048];
 	ssize_t len;
 	int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 
 	if (fd < 0)
-		return;
+		return 0;
+	if (kind == ITD_IOMMU_SMMUV3 || kind == ITD_IOMMU_VIRTIO ||
+	    kind == ITD_IOMMU_AMD)
+		tokens = need;
+	else if (kind == ITD_IOMMU_VTD)
+		tokens = need ? 3 * need - 1 : 0;
+	else
+		tokens = 3 * need;
+	if (tokens > BURST)
+		tokens = BURST;
 	now_us = itd_kmsg_now_us();
-	/* The timestamps of the newest KEEP counted messages, a ring. */
+	/* The fault messages of the last 5.5 s, oldest first. */
 	for (;;) {
 		errno = 0;
 		len = read(fd, rec, sizeof(rec) - 1);
@@ -1026,31 +975,35 @@ static inline void itd_kmsg_wait_quiet(unsigned int need)
 		if (sscanf(rec, "%*u,%*u,%llu", &ts) != 1 ||
 		    ts + SPAN_US < now_us)
 			continue;
-		for (i = 0; i < ARRAY_SIZE(others); i++) {
-			if (strstr(rec, others[i])) {
-				strict = true;
-				newest = ts;
-			}
+		w = itd_kmsg_weight(rec, &raw);
+		if (!w)
+			continue;
+		if (n == KEEP) {
+			used -= weight[0];
+			memmove(when, when + 1, sizeof(when[0]) * (KEEP - 1));
+			memmove(weight, weight + 1, sizeof(weight[0]) * (KEEP - 1));
+			n--;
 		}
-		for (i = 0; i < ARRAY_SIZE(counted); i++) {
-			if (strstr(rec, counted[i])) {
-				recent[n++ % KEEP] = ts;
-				newest = ts;
-				break;
-			}
-		}
+		when[n] = ts;
+		weight[n++] = w;
+		used += w;
 	}
 	close(fd);
-	k = n < KEEP ? n : KEEP;
-	if (need > BURST)
-		need = BURST;
-	if (strict || k + need > BURST) {
-		/* The oldest k + need - BURST must age out, or all of them. */
-		ts = strict ? newest :
-			      recent[(n - k + (k + need - BURST - 1)) % KEEP];
-		if (ts + SPAN_US > now_us)
-			usleep(ts + SPAN_US - now_us);
+	/* Age out the oldest until the rest and @need fit in the burst. */
+	for (i = 0, ts = 0; i < n && used + tokens > BURST; i++) {
+		used -= weight[i];
+		ts = when[i];
 	}
+	return ts && ts + SPAN_US > now_us ? ts + SPAN_US - now_us : 0;
+}
+
+/* Make room for @need more fault records (see itd_kmsg_room_us()). */
+static inline void itd_kmsg_wait_quiet(unsigned int need)
+{
+	unsigned long long us = itd_kmsg_room_us(ITD_IOMMU_OTHER, need);
+
+	if (us)
+		usleep(us);
 }
 
 /*
@@ -1120,10 +1073,13 @@ static inline const char *itd_smmu_event_name(unsigned int id)
 	return NULL;
 }
 
-/* 6.12's raw record at @p ("event 0xNN received:", four dwords after). */
+/*
+ * 6.12's raw record at @p ("event 0xNN received:", four dwords after), of
+ * a @read or write access.
+ */
 static inline bool itd_smmu_raw(const char *p,
 				const struct iommu_testdev_info *info,
-				__u64 iova, unsigned int event)
+				__u64 iova, unsigned int event, bool read)
 {
 	unsigned long long d[4];
 	unsigned int id;
@@ -1142,21 +1098,26 @@ static inline bool itd_smmu_raw(const char *p,
 			return false;
 		q = nl;
 	}
-	/* dword0: event id [7:0], StreamID [63:32]; dword2: the address. */
+	/*
+	 * dword0: event id [7:0], StreamID [63:32]; dword1: RnW [32];
+	 * dword2: the address.
+	 */
 	return (!event || id == event) && (d[0] & 0xff) == id &&
-	       (d[0] >> 32) == info->pci_rid && d[2] == iova;
+	       (d[0] >> 32) == info->pci_rid && !!(d[1] & (1ULL << 32)) == read &&
+	       d[2] == iova;
 }
 
 /*
  * 7.x's decoded record at @p: "event: F_TRANSLATION client: 0000:00:02.0
- * sid: 0x10 ssid: 0x0 iova: 0x900024 ipa: 0x900000".
+ * sid: 0x10 ssid: 0x0 iova: 0x900024 ipa: 0x900000", then on the next line
+ * "unpriv data write s1 ..." (@read: "read").
  */
 static inline bool itd_smmu_decoded(const char *p,
 				    const struct iommu_testdev_info *info,
-				    __u64 iova, unsigned int event)
+				    __u64 iova, unsigned int event, bool read)
 {
 	const char *name = itd_smmu_event_name(event), *nl = strchr(p, '\n');
-	const char *sid, *va;
+	const char *sid, *va, *dir, *nl2;
 
 	p += strlen("event: ");
 	if (event && (!name || strncmp(p, name, strlen(name)) ||
@@ -1164,7 +1125,11 @@ static inline bool itd_smmu_decoded(const char *p,
 		return false;
 	sid = strstr(p, " sid: ");
 	va = strstr(p, " iova: ");
-	if (!sid || !va || (nl && (sid > nl || va > nl)))
+	if (!sid || !va || !nl || sid > nl || va > nl)
+		return false;
+	nl2 = strchr(nl + 1, '\n');
+	dir = strstr(nl + 1, read ? " data read " : " data write ");
+	if (!dir || (nl2 && dir > nl2))
 		return false;
 	return itd_hex_is(sid + 6, info->pci_rid) && itd_hex_is(va + 7, iova);
 }
@@ -1182,15 +1147,19 @@ static inline bool itd_vtd_reason_ok(unsigned long reason, unsigned int event)
 }
 
 /*
- * Does @text hold this device's fault record for a write DMA at @iova?
- * Each IOMMU driver logs its own way, and every field it gives is read
- * exactly: the address to its delimiter, the device, the kind of fault.
- * @event is the arm-smmu-v3 event id that must match (0x10 F_TRANSLATION,
- * 0x13 F_PERMISSION), 0 for any translation-class event.
+ * Does @text hold this device's fault record for a DMA at @iova, a @read
+ * or a write?  Each IOMMU driver logs its own way, and every field it
+ * gives is read exactly: the address to its delimiter, the device, the
+ * kind of fault, the direction (arm-smmu-v3 and VT-d give it; QEMU's
+ * virtio-iommu and AMD-Vi leave the flags empty or unread here).  @event is
+ * the arm-smmu-v3 event id that must match (0x10 F_TRANSLATION, 0x13
+ * F_PERMISSION), 0 for any translation-class event.
  */
-static inline bool itd_fault_logged(enum itd_iommu_kind kind, const char *text,
-				    const struct iommu_testdev_info *info,
-				    __u64 iova, unsigned int event)
+static inline bool itd_fault_logged_dir(enum itd_iommu_kind kind,
+					const char *text,
+					const struct iommu_testdev_info *info,
+					__u64 iova, unsigned int event,
+					bool read)
 {
 	unsigned int bus = info->pci_rid >> 8, slot = (info->pci_rid >> 3) & 0x1f;
 	unsigned int fn = info->pci_rid & 7;
@@ -1202,10 +1171,10 @@ static inline bool itd_fault_logged(enum itd_iommu_kind kind, const char *text,
 	case ITD_IOMMU_SMMUV3:
 		/* 6.12 logs the raw record, 7.x the decoded one (and raw). */
 		for (p = text; (p = strstr(p, "event 0x")); p++)
-			if (itd_smmu_raw(p, info, iova, event))
+			if (itd_smmu_raw(p, info, iova, event, read))
 				return true;
 		for (p = text; (p = strstr(p, "event: ")); p++)
-			if (itd_smmu_decoded(p, info, iova, event))
+			if (itd_smmu_decoded(p, info, iova, event, read))
 				return true;
 		return false;
 	case ITD_IOMMU_VTD:
@@ -1234,7 +1203,7 @@ static inline bool itd_fault_logged(enum itd_iommu_kind kind, const char *text,
 				continue;
 			while (line > text && line[-1] != '\n')
 				line--;
-			w = strstr(line, "[DMA Write ");
+			w = strstr(line, read ? "[DMA Read " : "[DMA Write ");
 			r = strstr(a, " [fault reason 0x");
 			if (w && w < a && r && (!nl || r < nl) &&
 			    itd_hex_is(a, iova & ~0xfffULL) &&
@@ -1284,6 +1253,14 @@ static inline bool itd_fault_logged(enum itd_iommu_kind kind, const char *text,
 	default:
 		return false;
 	}
+}
+
+/* itd_fault_logged_dir() for a write. */
+static inline bool itd_fault_logged(enum itd_iommu_kind kind, const char *text,
+				    const struct iommu_testdev_info *info,
+				    __u64 iova, unsigned int event)
+{
+	return itd_fault_logged_dir(kind, text, info, iova, event, false);
 }
 
 /*
@@ -1357,5 +1334,284 @@ static inline bool itd_fault_wait(int kfd, enum itd_iommu_kind kind,
 	}
 	return !left;
 }
+
+/*
+ * The fault record of every refused DMA a test checks.  A test opens one
+ * before its faults, checks the record right after each refused DMA it
+ * names, and closes it:
+ *
+ *	struct itd_flog fl;
+ *
+ *	itd_flog_open(_metadata, &fl, &self->info);
+ *	itd_flog_arm(&fl, 1);		(room for one record, before the DMA)
+ *	itd_expect_fault(...);		(the refusal and its oracle, unchanged)
+ *	itd_flog_check(&fl, iova, 0x10, false);
+ *	itd_flog_close(&fl);
+ *
+ * (itd_flog_fault() is the middle three.)  The refusal and its control DMA
+ * stay the verdict; the record adds to it: a refused DMA the IOMMU driver
+ * does not log, or logs with another device, address, direction or fault
+ * type (arm-smmu-v3's 0x10 translation against 0x13 permission: a PTE left
+ * behind by an unmap faults as a permission fault, not a translation one)
+ * fails the test.  Where the record cannot be read, the check of that
+ * fault is left out with the reason (TH_LOG), never the test skipped: an
+ * IOMMU whose log format is unknown, QEMU 7.2's AMD-Vi that logs nothing.
+ * QEMU's AMD-Vi (11.1) logs address 0: its exact signature
+ * (itd_amd_fault_addr_zero()) is taken for the record, and said.
+ *
+ * The drivers rate limit these messages (itd_kmsg_room_us()): itd_flog_arm()
+ * waits until the records to come will be printed.  Under -icount a wait
+ * costs no wall time; in real time it does, so $ITD_FAULT_LOG_WAIT_MS, when
+ * set, caps it: a fault that would need longer is not checked, and the
+ * test says so.  After each record the next fault may follow at once: the
+ * wait for a record also lets QEMU's VT-d, which holds one fault record
+ * and drops a fault that comes before it is cleared, have it cleared.
+ */
+struct itd_flog {
+	struct __test_metadata *md;
+	const struct iommu_testdev_info *info;
+	enum itd_iommu_kind kind;
+	char name[64];
+	const char *off;	/* why no record is checked here, or NULL */
+	int kfd;
+	bool armed;
+	long max_wait_ms;	/* -1: no cap */
+	unsigned int checked, left_out, quirk;
+	char text[1 << 15];
+};
+
+static inline void itd_flog_open(struct __test_metadata *_metadata,
+				 struct itd_flog *fl,
+				 const struct iommu_testdev_info *info)
+{
+	const char *env = getenv("ITD_FAULT_LOG_WAIT_MS");
+
+	memset(fl, 0, offsetof(struct itd_flog, text));
+	fl->text[0] = 0;
+	fl->md = _metadata;
+	fl->info = info;
+	fl->max_wait_ms = env ? strtol(env, NULL, 0) : -1;
+	fl->kind = itd_iommu_kind(info, fl->name, sizeof(fl->name));
+	fl->kfd = -1;
+	if (!itd_fault_log_known(fl->kind)) {
+		fl->off = "no known fault log format for this IOMMU";
+		return;
+	}
+	fl->kfd = itd_kmsg_open();
+	if (fl->kfd < 0)
+		fl->off = "no /dev/kmsg to read";
+}
+
+/*
+ * Before the refused DMAs whose @n records the test checks next: wait for
+ * room under the rate limit (within $ITD_FAULT_LOG_WAIT_MS), and start
+ * reading the log from here.  False when they will not be checked.
+ */
+static inline bool itd_flog_arm(struct itd_flog *fl, unsigned int n)
+{
+	struct __test_metadata *_metadata = fl->md;
+	unsigned long long us;
+
+	fl->armed = false;
+	if (fl->off)
+		return false;
+	us = itd_kmsg_room_us(fl->kind, n);
+	if (us && fl->max_wait_ms >= 0 &&
+	    us > (unsigned long long)fl->max_wait_ms * 1000) {
+		fl->left_out += n;
+		TH_LOG("%s: %u fault record(s) not checked: the rate limit needs %llu ms more (ITD_FAULT_LOG_WAIT_MS=%ld)",
+		       fl->name, n, us / 1000, fl->max_wait_ms);
+		return false;
+	}
+	if (us)
+		usleep(us);
+	/* Only what comes after this counts. */
+	itd_kmsg_read(fl->kfd, fl->text, sizeof(fl->text), 0);
+	fl->text[0] = 0;
+	fl->armed = true;
+	return true;
+}
+
+/*
+ * After a refused DMA: its record, a @read or a write at @iova of
+ * arm-smmu-v3 @event (see itd_fault_logged_dir()), must be in the log
+ * within 2 s.  Does nothing when not armed.
+ */
+static inline void itd_flog_check(struct itd_flog *fl, __u64 iova,
+				  unsigned int event, bool read)
+{
+	struct __test_metadata *_metadata = fl->md;
+	unsigned int tries;
+	bool seen = false, zero = false;
+	size_t used = 0;
+
+	if (!fl->armed)
+		return;
+	fl->text[0] = 0;
+	for (tries = 0; tries < 200; tries++) {
+		used = itd_kmsg_read(fl->kfd, fl->text, sizeof(fl->text), used);
+		seen = itd_fault_logged_dir(fl->kind, fl->text, fl->info, iova,
+					    event, read);
+		zero = fl->kind == ITD_IOMMU_AMD &&
+		       itd_amd_fault_addr_zero(fl->text, fl->info);
+		if (seen || zero)
+			break;
+		usleep(10000);
+	}
+	if (seen) {
+		fl->checked++;
+		return;
+	}
+	if (zero) {
+		if (!fl->quirk++)
+			TH_LOG("%s: QEMU's AMD-Vi logs IO_PAGE_FAULT with domain 0 and address 0: taken for the record of %#llx",
+			       fl->name, (unsigned long long)iova);
+		return;
+	}
+	if (fl->kind == ITD_IOMMU_AMD && !strstr(fl->text, "IO_PAGE_FAULT")) {
+		/* QEMU 7.2: no event at all; stop waiting for the others. */
+		fl->off = "QEMU's AMD-Vi logs no IO_PAGE_FAULT event";
+		fl->left_out++;
+		return;
+	}
+	EXPECT_TRUE(seen)
+		TH_LOG("%s: no record of the %s at %#llx (event %#x) in:\n%s",
+		       fl->name, read ? "read" : "write",
+		       (unsigned long long)iova, event, fl->text);
+}
+
+/* Say what was checked and what was not, and why. */
+static inline void itd_flog_close(struct itd_flog *fl)
+{
+	struct __test_metadata *_metadata = fl->md;
+
+	if (fl->off)
+		TH_LOG("%s: fault records not checked: %s", fl->name, fl->off);
+	else if (fl->left_out)
+		TH_LOG("%s: %u fault record(s) checked, %u left out",
+		       fl->name, fl->checked, fl->left_out);
+	if (fl->kfd >= 0)
+		close(fl->kfd);
+	fl->kfd = -1;
+}
+
+/* itd_expect_fault() of a write at @iova, and its record (@event). */
+static inline void itd_flog_fault(struct itd_flog *fl, int fd,
+				  const struct itd_tbuf *b, __u64 iova,
+				  size_t off, size_t len, unsigned int event)
+{
+	itd_flog_arm(fl, 1);
+	itd_expect_fault(fl->md, fd, fl->info, b, iova, off, len);
+	itd_flog_check(fl, iova, event, false);
+}
+
+/*
+ * Is page @i of @n, at @iova, one itd_probe_pages() probes?  Every page of
+ * a range of up to @every pages; else the ends, and those of each 2M.
+ */
+static inline bool itd_probe_page(size_t i, size_t n, __u64 iova,
+				  size_t every)
+{
+	size_t pg = itd_page_size();
+
+	return n <= every || !i || i == n - 1 || !(iova & (ITD_SZ_2M - 1)) ||
+	       !((iova + pg) & (ITD_SZ_2M - 1));
+}
+
+/*
+ * The pages of [@iova, @iova + @len), which map @b from @off: every page of
+ * a range of up to 512 pages (2 MiB of 4 KiB pages; 64 on edu, whose every
+ * DMA waits 100 ms of guest time); of a longer one the first and the last
+ * page, and the first and the last page of each 2 MiB (and so of each
+ * 1 GiB) block in it.  Each gets one 4-byte DMA at an offset that varies from page
+ * to page.  @mapped: each must land exactly there (this also fills the
+ * IOTLB that the UNMAP after must invalidate); else, after an UNMAP, each
+ * must fault and leave its page as it was: a stale translation (an IOTLB
+ * entry left valid, a range invalidation that stopped short, a PTE left
+ * behind) writes into the page it used to reach.  The bytes probed must
+ * hold IOMMU_TESTDEV_CANARY before (the caller fills the buffer once).
+ * Only the probed page is checked per DMA: the driver's oracle would fill
+ * and scan all of a 1 GiB buffer for every DMA.  Returns the pages probed.
+ * With @stale, a page still reached after the UNMAP is counted there (and
+ * logged) instead of failing the test: for a caller that checks a known
+ * bug's signature first.  With @fl, after an UNMAP, the last page is probed
+ * first and the first page second, and the IOMMU driver's record of each of
+ * these two faults is checked (a translation fault at the probed address:
+ * a PTE left behind read-only would fault as a permission fault); the
+ * other faults come after them and may go unlogged (the rate limit).
+ */
+static inline unsigned int __itd_probe_pages(struct __test_metadata *_metadata,
+					     int fd,
+					     const struct iommu_testdev_info *info,
+					     const struct itd_tbuf *b, __u64 iova,
+					     size_t off, size_t len, bool mapped,
+					     unsigned int *stale,
+					     struct itd_flog *fl)
+{
+	size_t pg = itd_page_size(), n = len / pg, k;
+	size_t every = info->engine == IOMMU_TESTDEV_ENGINE_EDU ? 64 : 512;
+	bool logged = fl && !mapped;
+	unsigned int probes = 0;
+
+	for (k = 0; k < n; k++) {
+		/* Logged: the last page first, then the others in order. */
+		size_t i = !logged ? k : !k ? n - 1 : k - 1;
+		size_t o = ((i * 68) % (pg - 4)) & ~3UL;
+		__u8 *p = b->p + off + i * pg;
+		__u64 a = iova + i * pg;
+		struct iommu_testdev_dma d;
+		bool rec = logged && k < 2;
+
+		if (!itd_probe_page(i, n, a, every))
+			continue;
+		probes++;
+		if (rec && !k)
+			itd_flog_arm(fl, n > 1 ? 2 : 1);
+		ASSERT_EQ(0, _test_cmd_dma_write(fd, a + o, 4,
+						 IOMMU_TESTDEV_BUF_NONE, 0, 0,
+						 &d))
+			TH_LOG("DMA at %#llx: %s", (unsigned long long)(a + o),
+			       strerror(errno));
+		if (mapped) {
+			ASSERT_EQ(IOMMU_TESTDEV_STATUS_OK, d.out_status)
+				TH_LOG("page %zu of %zu (IOVA %#llx): result %#x",
+				       i, n, (unsigned long long)a,
+				       d.out_result);
+			ASSERT_EQ(-1, itd_check_pattern(p + o, 4, 0))
+				TH_LOG("page %zu of %zu (IOVA %#llx): DMA did not land",
+				       i, n, (unsigned long long)a);
+			memset(p + o, IOMMU_TESTDEV_CANARY, 4);
+			continue;
+		}
+		if (stale && (((info->caps & IOMMU_TESTDEV_CAP_FAULT_STATUS) &&
+			       d.out_status != IOMMU_TESTDEV_STATUS_FAULT) ||
+			      itd_check_fill(p, pg, IOMMU_TESTDEV_CANARY) != -1)) {
+			TH_LOG("page %zu of %zu (IOVA %#llx) reached after UNMAP",
+			       i, n, (unsigned long long)a);
+			memset(p, IOMMU_TESTDEV_CANARY, pg);
+			(*stale)++;
+			continue;
+		}
+		if (info->caps & IOMMU_TESTDEV_CAP_FAULT_STATUS)
+			ASSERT_EQ(IOMMU_TESTDEV_STATUS_FAULT, d.out_status)
+				TH_LOG("page %zu of %zu (IOVA %#llx) translates after UNMAP: %#x",
+				       i, n, (unsigned long long)a,
+				       d.out_result);
+		ASSERT_EQ(-1, itd_check_fill(p, pg, IOMMU_TESTDEV_CANARY))
+			TH_LOG("page %zu of %zu (IOVA %#llx) written after UNMAP (stale)",
+			       i, n, (unsigned long long)a);
+		if (rec)
+			itd_flog_check(fl, a + o, 0x10, false);
+	}
+	return probes;
+}
+
+#define itd_probe_pages(_metadata, fd, info, b, iova, off, len, mapped) \
+	__itd_probe_pages(_metadata, fd, info, b, iova, off, len, mapped, \
+			  NULL, NULL)
+/* After an UNMAP, with the records of the last and the first page read. */
+#define itd_probe_logged(_metadata, fd, b, iova, off, len, fl) \
+	__itd_probe_pages(_metadata, fd, (fl)->info, b, iova, off, len, \
+			  false, NULL, fl)
 
 #endif /* __ITD_UTILS_H */

@@ -140,6 +140,12 @@ static void user_buf(struct __test_metadata *_metadata, int fd, size_t len,
 	itd_probe_pages(_metadata, self->fd, &self->info, &(_b), __VA_ARGS__)
 #define refused(_b, ...) \
 	itd_expect_fault(_metadata, self->fd, &self->info, &(_b), __VA_ARGS__)
+/* A refusal and the IOMMU driver's record of it (itd_flog). */
+#define flog_open(fl) itd_flog_open(_metadata, &(fl), &self->info)
+#define refused_logged(fl, _b, iova, off, len, event) \
+	itd_flog_fault(&(fl), self->fd, &(_b), iova, off, len, event)
+#define probe_logged(fl, _b, iova, off, len) \
+	itd_probe_logged(_metadata, self->fd, &(_b), iova, off, len, &(fl))
 
 TEST_F(iommufd, ioas_map_dma)
 {
@@ -161,6 +167,7 @@ TEST_F(iommufd, ioas_map_dma)
 
 TEST_F(iommufd, ioas_unmap_faults)
 {
+	struct itd_flog fl;
 	struct itd_tbuf b;
 
 	user_buf(_metadata, self->fd, self->pg, &b);
@@ -168,7 +175,9 @@ TEST_F(iommufd, ioas_unmap_faults)
 				  ITD_IOAS_RW));
 	landed(b, IOVA + 64, 64, 64);
 	ASSERT_EQ(0, itd_ioas_unmap(self->ifd, self->ioas, IOVA, b.len));
-	refused(b, IOVA + 64, 64, 64);
+	flog_open(fl);
+	refused_logged(fl, b, IOVA + 64, 64, 64, 0x10);
+	itd_flog_close(&fl);
 	/* Mapped again at a new IOVA: only there. */
 	ASSERT_EQ(0, itd_ioas_map(self->ifd, self->ioas, b.p, b.len,
 				  IOVA + 16 * self->pg, ITD_IOAS_RW));
@@ -178,12 +187,15 @@ TEST_F(iommufd, ioas_unmap_faults)
 
 TEST_F(iommufd, ioas_readonly_faults)
 {
+	struct itd_flog fl;
 	struct itd_tbuf b;
 
 	user_buf(_metadata, self->fd, self->pg, &b);
 	ASSERT_EQ(0, itd_ioas_map(self->ifd, self->ioas, b.p, b.len, IOVA,
 				  IOMMU_IOAS_MAP_READABLE));
-	refused(b, IOVA + 32, 32, 4);
+	flog_open(fl);
+	refused_logged(fl, b, IOVA + 32, 32, 4, 0x13);
+	itd_flog_close(&fl);
 	/* The control: the same page, writable, at another IOVA. */
 	ASSERT_EQ(0, itd_ioas_map(self->ifd, self->ioas, b.p, b.len,
 				  IOVA + 16 * self->pg, ITD_IOAS_RW));
@@ -194,6 +206,7 @@ TEST_F(iommufd, ioas_readonly_faults)
 TEST_F(iommufd, ioas_copy)
 {
 	__u32 ioas2, hwpt;
+	struct itd_flog fl;
 	struct itd_tbuf b;
 
 	user_buf(_metadata, self->fd, 2 * self->pg, &b);
@@ -203,7 +216,9 @@ TEST_F(iommufd, ioas_copy)
 	hwpt = ioas2;
 	ASSERT_EQ(0, itd_attach(self->fd, &hwpt, true));
 	landed(b, COPY_IOVA + self->pg + 4, self->pg + 4, 16);
-	refused(b, IOVA + 4, 4, 4);
+	flog_open(fl);
+	refused_logged(fl, b, IOVA + 4, 4, 4, 0x10);
+	itd_flog_close(&fl);
 }
 
 /*
@@ -211,12 +226,15 @@ TEST_F(iommufd, ioas_copy)
  * IOAS_UNMAP must fault after it (itd_probe_pages()), for an odd page
  * count, for a range across a 2 MiB boundary, at an IOVA the kernel picked,
  * with huge pages off, and for two HWPTs of one IOAS (the unmap must reach
- * both).  Each ends with a control DMA into the same buffer.
+ * both).  Each ends with a control DMA into the same buffer.  The records
+ * of the first and the last page's faults after each unmap are read
+ * (itd_probe_logged()).
  */
 static void unmap_sweep(struct __test_metadata *_metadata,
 			struct _test_data_iommufd *self, __u64 iova, size_t pages)
 {
 	size_t len = pages * self->pg;
+	struct itd_flog fl;
 	struct itd_tbuf b;
 
 	user_buf(_metadata, self->fd, len, &b);
@@ -224,7 +242,9 @@ static void unmap_sweep(struct __test_metadata *_metadata,
 	ASSERT_EQ(0, itd_ioas_map(self->ifd, self->ioas, b.p, len, iova, ITD_IOAS_RW));
 	probe_pages(b, iova, 0, len, true);
 	ASSERT_EQ(0, itd_ioas_unmap(self->ifd, self->ioas, iova, len));
-	probe_pages(b, iova, 0, len, false);
+	flog_open(fl);
+	probe_logged(fl, b, iova, 0, len);
+	itd_flog_close(&fl);
 	ASSERT_EQ(-1, itd_check_fill(b.p, b.len, IOMMU_TESTDEV_CANARY));
 	ASSERT_EQ(0, itd_ioas_map(self->ifd, self->ioas, b.p + len - self->pg,
 				  self->pg, iova, ITD_IOAS_RW));
@@ -249,6 +269,7 @@ TEST_F(iommufd, kernel_picked_iova)
 		.ioas_id = self->ioas,
 		.length = len,
 	};
+	struct itd_flog fl;
 	struct itd_tbuf b;
 
 	user_buf(_metadata, self->fd, len, &b);
@@ -259,7 +280,9 @@ TEST_F(iommufd, kernel_picked_iova)
 	ASSERT_LE(c.iova + len - 1, itd_dma_mask(&self->info));
 	probe_pages(b, c.iova, 0, len, true);
 	ASSERT_EQ(0, itd_ioas_unmap(self->ifd, self->ioas, c.iova, len));
-	probe_pages(b, c.iova, 0, len, false);
+	flog_open(fl);
+	probe_logged(fl, b, c.iova, 0, len);
+	itd_flog_close(&fl);
 	ASSERT_EQ(0, itd_ioas_map(self->ifd, self->ioas, b.p, self->pg, IOVA,
 				  ITD_IOAS_RW));
 	landed(b, IOVA + 8, 8, 4);
@@ -276,6 +299,7 @@ TEST_F(iommufd, no_huge_pages_unmap)
 		.val64 = 0,
 	};
 	__u64 iova = 32 * ITD_SZ_2M;
+	struct itd_flog fl;
 	struct itd_tbuf b;
 
 	if (!itd_hugetlb_reserve(ITD_SZ_2M, 1) ||
@@ -288,7 +312,9 @@ TEST_F(iommufd, no_huge_pages_unmap)
 				  ITD_IOAS_RW));
 	probe_pages(b, iova, 0, b.len, true);
 	ASSERT_EQ(0, itd_ioas_unmap(self->ifd, self->ioas, iova, b.len));
-	probe_pages(b, iova, 0, b.len, false);
+	flog_open(fl);
+	probe_logged(fl, b, iova, 0, b.len);
+	itd_flog_close(&fl);
 	ASSERT_EQ(-1, itd_check_fill(b.p, b.len, IOMMU_TESTDEV_CANARY));
 	ASSERT_EQ(0, itd_ioas_map(self->ifd, self->ioas, b.p, self->pg, IOVA,
 				  ITD_IOAS_RW));
@@ -300,6 +326,7 @@ TEST_F(iommufd, two_hwpts_one_unmap)
 {
 	size_t pages = 5, len = pages * self->pg;
 	__u32 hwpt_a, hwpt_b, pt;
+	struct itd_flog fl;
 	struct itd_tbuf b;
 
 	user_buf(_metadata, self->fd, len, &b);
@@ -316,10 +343,12 @@ TEST_F(iommufd, two_hwpts_one_unmap)
 	ASSERT_EQ(0, itd_attach(self->fd, &pt, true));
 	probe_pages(b, IOVA, 0, len, true);
 	ASSERT_EQ(0, itd_ioas_unmap(self->ifd, self->ioas, IOVA, len));
-	probe_pages(b, IOVA, 0, len, false);
+	flog_open(fl);
+	probe_logged(fl, b, IOVA, 0, len);
 	pt = hwpt_a;
 	ASSERT_EQ(0, itd_attach(self->fd, &pt, true));
-	probe_pages(b, IOVA, 0, len, false);
+	probe_logged(fl, b, IOVA, 0, len);
+	itd_flog_close(&fl);
 	ASSERT_EQ(-1, itd_check_fill(b.p, b.len, IOMMU_TESTDEV_CANARY));
 	ASSERT_EQ(0, itd_ioas_map(self->ifd, self->ioas, b.p, self->pg,
 				  IOVA + 64 * self->pg, ITD_IOAS_RW));
@@ -333,6 +362,7 @@ TEST_F(iommufd, two_hwpts_one_unmap)
 TEST_F(iommufd, copy_after_source_unmap)
 {
 	__u32 ioas2, pt;
+	struct itd_flog fl;
 	struct itd_tbuf b;
 
 	user_buf(_metadata, self->fd, 3 * self->pg, &b);
@@ -342,7 +372,9 @@ TEST_F(iommufd, copy_after_source_unmap)
 	memset(b.p, IOMMU_TESTDEV_CANARY, b.len);
 	probe_pages(b, IOVA, 0, b.len, true);
 	ASSERT_EQ(0, itd_ioas_unmap(self->ifd, self->ioas, IOVA, b.len));
-	probe_pages(b, IOVA, 0, b.len, false);
+	flog_open(fl);
+	probe_logged(fl, b, IOVA, 0, b.len);
+	itd_flog_close(&fl);
 	pt = ioas2;
 	ASSERT_EQ(0, itd_attach(self->fd, &pt, true));
 	probe_pages(b, COPY_IOVA, 0, b.len, true);
@@ -592,7 +624,7 @@ TEST_F(iommufd, fault_record)
 
 	kind = itd_iommu_kind(&self->info, name, sizeof(name));
 	user_buf(_metadata, self->fd, self->pg, &b);
-	itd_kmsg_wait_quiet(1);
+	usleep(itd_kmsg_room_us(kind, 1));
 	kfd = itd_kmsg_open();
 	ASSERT_LE(0, kfd);
 	refused(b, IOVA + 0x40, 0, 4);
