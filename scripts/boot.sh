@@ -9,6 +9,8 @@
 #   ITD_CMDLINE=...    appended to the kernel command line
 #   ITD_ARGS=a,b       run_kselftest.sh arguments (e.g. -t,iommu_testdev:iommu_testdev_test)
 #   ITD_STRESS=N       the tests' stress multiplier (default: the guest's G_STRESS)
+#   ITD_FAULT_LOG_WAIT_MS=N  the longest a test waits for the rate limit before
+#                      a fault record it reads (default: none under -icount, 500)
 # QEMU exits 0 on poweroff whatever happened: only judge.sh gives a verdict.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR
@@ -62,10 +64,18 @@ stress=${ITD_STRESS:-$G_STRESS}
 # shellcheck disable=SC2054 # commas belong to QEMU options
 accel=(-accel tcg,thread=multi)
 icount=${G_ICOUNT:-1}
+# The fault-record checks wait for the drivers' rate limit (10 messages
+# per 5 s) before a fault they read: free under -icount, wall time in real
+# time, where a fault that would wait longer than this goes unchecked (the
+# test says so; fault_log and iommufd.fault_record always wait).
+flogwait=${ITD_FAULT_LOG_WAIT_MS:-}
 if [[ ${ITD_ICOUNT:-$icount} == 1 ]]; then
 	# shellcheck disable=SC2054
 	accel=(-accel tcg -icount shift=auto,sleep=off)
+else
+	flogwait=${flogwait:-500}
 fi
+[[ -z $flogwait ]] || cmdline+=" itd.flogwait=$flogwait"
 # shellcheck disable=SC2054 # commas belong to QEMU options
 # No network and no display: a guest needs neither, and QEMU's default NIC
 # (and x86's VGA BIOS) would cost boot time under TCG.

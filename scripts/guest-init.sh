@@ -10,6 +10,7 @@
 #   itd.seed=<n>              ITD_SEED for the randomised tests (repeat a run)
 #   itd.stress=<n>            ITD_STRESS: how hard the stress tests push (default 1)
 #   itd.iommu=1               ITD_IOMMU=1: the test device has an IOMMU ("none" fails info.sane)
+#   itd.flogwait=<ms>         ITD_FAULT_LOG_WAIT_MS: the rate-limit wait a fault-record check may take
 #   itd.loglevel=N            console loglevel while the tests run (default 4: err and worse)
 #   itd.fulllog=1             the whole kernel log at the end even after a clean run
 # Prints "ITD-BEGIN", "ITD-INSMOD rc=N", then the KTAP of run_kselftest.sh,
@@ -43,6 +44,7 @@ for opt in $cmdline; do
 	itd.seed=*) export ITD_SEED="${opt#itd.seed=}" ;;
 	itd.stress=*) export ITD_STRESS="${opt#itd.stress=}" ;;
 	itd.iommu=*) export ITD_IOMMU="${opt#itd.iommu=}" ;;
+	itd.flogwait=*) export ITD_FAULT_LOG_WAIT_MS="${opt#itd.flogwait=}" ;;
 	itd.loglevel=*) loglevel=${opt#itd.loglevel=} ;;
 	itd.fulllog=*) fulllog=${opt#itd.fulllog=} ;;
 	esac
