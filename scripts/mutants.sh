@@ -61,6 +61,9 @@ mutants=(
 	# Linux's SMMUv3 range invalidation (RIL: NUM x 2^SCALE pages per
 	# command), each command one 2^SCALE chunk short at its tail.
 	"ril-tail-short@$K@s/cmd->tlbi.num = num - 1;/cmd->tlbi.num = num > 1 ? num - 2 : 0;/@SMMUv3 range invalidation that stops a chunk short (kernel)@ksmmuv3"
+	# Refused anyway (that IOVA is unmapped too): only the IOMMU driver's
+	# fault record, read by the test, says where the replay went.
+	"replay-iova-off@$D/mode_dma_api.c@s/rc = itd_dma_fire(idev, \&req, \&result, \&replay_flags);/req.iova += PAGE_SIZE; rc = itd_dma_fire(idev, \&req, \&result, \&replay_flags);/@the replay fired one page past the IOVA dma_unmap gave back"
 	"replay-landed-unreported@$D/mode_dma_api.c@0,/^\titd_dma_unmap_range(dev, \&dm);/s///;s/cmd->out_flags |= IOMMU_TESTDEV_DMA_REPLAY_LANDED;/;/@dma_unmap skipped before the replay, and the driver's flag silent about it"
 	"edu-stuck-on-bus@$D/engine_edu.c@s/^\tpci_clear_master(idev->pdev);$//@a DMA the driver gave up on left free to land later, through what the IOMMU maps by then@edu"
 )
