@@ -60,6 +60,9 @@ mutants=(
 	"min-size-ignored@$D/iommu_testdev.c@s/if (usize < op->min_size)/if (usize < 8)/@a struct shorter than the first release accepted, its missing fields read as zero"
 	# Linux's SMMUv3 range invalidation (RIL: NUM x 2^SCALE pages per
 	# command), each command one 2^SCALE chunk short at its tail.
+	# arm-smmu-v3 (6.12) logs a translation fault as a permission fault,
+	# header and raw record alike: only the fault records tell.
+	"smmu-event-type-swapped@$K@s/u8 id = FIELD_GET(EVTQ_0_ID, evt\[0\]);/u8 id = FIELD_GET(EVTQ_0_ID, evt[0]) == 0x10 ? 0x13 : FIELD_GET(EVTQ_0_ID, evt[0]);/;s/(unsigned long long)evt\[i\]);/(unsigned long long)(i ? evt[i] : (evt[i] \& ~0xffULL) | id));/@arm-smmu-v3 logs a translation fault as a permission fault (kernel)@ksmmuv3"
 	"ril-tail-short@$K@s/cmd->tlbi.num = num - 1;/cmd->tlbi.num = num > 1 ? num - 2 : 0;/@SMMUv3 range invalidation that stops a chunk short (kernel)@ksmmuv3"
 	# Refused anyway (that IOVA is unmapped too): only the IOMMU driver's
 	# fault record, read by the test, says where the replay went.
