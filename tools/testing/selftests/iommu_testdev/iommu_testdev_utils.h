@@ -1419,7 +1419,7 @@ static inline bool itd_flog_arm(struct itd_flog *fl, unsigned int n)
 	if (us && fl->max_wait_ms >= 0 &&
 	    us > (unsigned long long)fl->max_wait_ms * 1000) {
 		fl->left_out += n;
-		TH_LOG("%s: %u fault record(s) not checked: the rate limit needs %llu ms more (ITD_FAULT_LOG_WAIT_MS=%ld)",
+		TH_LOG("%s: %u record(s) not read: rate limit wait %llu ms > %ld ms",
 		       fl->name, n, us / 1000, fl->max_wait_ms);
 		return false;
 	}
@@ -1464,7 +1464,7 @@ static inline void itd_flog_check(struct itd_flog *fl, __u64 iova,
 	}
 	if (zero) {
 		if (!fl->quirk++)
-			TH_LOG("%s: QEMU's AMD-Vi logs IO_PAGE_FAULT with domain 0 and address 0: taken for the record of %#llx",
+			TH_LOG("%s: QEMU's AMD-Vi logs address 0: taken as the record of %#llx",
 			       fl->name, (unsigned long long)iova);
 		return;
 	}
@@ -1610,8 +1610,13 @@ static inline unsigned int __itd_probe_pages(struct __test_metadata *_metadata,
 	__itd_probe_pages(_metadata, fd, info, b, iova, off, len, mapped, \
 			  NULL, NULL)
 /* After an UNMAP, with the records of the last and the first page read. */
-#define itd_probe_logged(_metadata, fd, b, iova, off, len, fl) \
-	__itd_probe_pages(_metadata, fd, (fl)->info, b, iova, off, len, \
-			  false, NULL, fl)
+static inline unsigned int itd_probe_logged(struct __test_metadata *_metadata,
+					    int fd, const struct itd_tbuf *b,
+					    __u64 iova, size_t off, size_t len,
+					    struct itd_flog *fl)
+{
+	return __itd_probe_pages(_metadata, fd, fl->info, b, iova, off, len,
+				 false, NULL, fl);
+}
 
 #endif /* __ITD_UTILS_H */
