@@ -598,6 +598,7 @@ struct fuzz_ctx {
 	unsigned int ok;
 	unsigned int dmas;
 	unsigned int engine;
+	bool virtio;		/* QEMU's virtio-iommu translates the device */
 	unsigned int bad_errno;	/* calls that failed outside fuzz_errno_ok() */
 	int first_bad;		/* the first such errno, its ioctl */
 	unsigned long first_bad_nr;
@@ -732,6 +733,17 @@ static void *fuzz_thread(void *data)
 			if (ctx->engine == IOMMU_TESTDEV_ENGINE_EDU &&
 			    ctx->dmas % 50)
 				continue;
+			/*
+			 * QEMU's virtio-iommu sends the first byte of a DMA
+			 * that starts at the last byte of a mapping, with
+			 * another mapping next, one byte before that one's
+			 * page (owned.dma_from_last_byte): memory that is
+			 * nobody's here.  Not from the fuzzer.
+			 */
+			if (ctx->virtio &&
+			    (((struct iommu_testdev_dma *)arg)->iova &
+			     (itd_page_size() - 1)) == itd_page_size() - 1)
+				continue;
 		}
 		ctx->calls++;
 		if (!ioctl(fd, nr, arg)) {
@@ -758,6 +770,8 @@ TEST_F_TIMEOUT(uapi, fuzz, 60)
 	unsigned int calls = 0, ok = 0, i;
 	struct iommu_testdev_info info;
 	struct itd_tbuf guard;
+	char name[64];
+	bool virtio;
 
 	/*
 	 * A guard: memory of another file, which no fuzzed request can name.
@@ -767,10 +781,13 @@ TEST_F_TIMEOUT(uapi, fuzz, 60)
 	ASSERT_EQ(0, itd_buf_new(self->fd, ITD_BUF_DRIVER, 16 * self->pg, 0,
 				 &guard));
 	memset(guard.p, IOMMU_TESTDEV_CANARY, guard.len);
+	virtio = itd_iommu_kind(&self->info, name, sizeof(name)) ==
+		 ITD_IOMMU_VIRTIO;
 	for (i = 0; i < THREADS; i++) {
 		ctx[i].seed = seed + i * 0x9e3779b97f4a7c15ULL;
 		ctx[i].rounds = 5000 * itd_stress();
 		ctx[i].engine = self->info.engine;
+		ctx[i].virtio = virtio;
 		ASSERT_EQ(0, pthread_create(&th[i], NULL, fuzz_thread, &ctx[i]));
 	}
 	for (i = 0; i < THREADS; i++) {
