@@ -67,8 +67,10 @@ icount=${G_ICOUNT:-1}
 # The fault-record checks wait for the drivers' rate limit (10 messages
 # per 5 s) before a fault they read: free under -icount, wall time in real
 # time, where a fault that would wait longer than this goes unchecked (the
-# test says so; fault_log and iommufd.fault_record always wait).
-flogwait=${ITD_FAULT_LOG_WAIT_MS:-}
+# test says so; fault_log and iommufd.fault_record always wait).  A guest
+# may set its own cap (G_FLOGWAIT: the speed guest reads only the records
+# the rate limit lets through at once).
+flogwait=${ITD_FAULT_LOG_WAIT_MS:-$G_FLOGWAIT}
 if [[ ${ITD_ICOUNT:-$icount} == 1 ]]; then
 	# shellcheck disable=SC2054
 	accel=(-accel tcg -icount shift=auto,sleep=off)
