@@ -5,7 +5,6 @@
  * map / DMA / unmap / close.  The device must stay healthy throughout.
  */
 #include <pthread.h>
-#include <sched.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -994,12 +993,15 @@ TEST_F_TIMEOUT(uapi, close_during_ioctl, 60)
 		ASSERT_EQ(0, pthread_create(&th, NULL, closer_thread, &c));
 		/*
 		 * Close once the thread is firing DMAs, rather than after a
-		 * sleep: beside a busy CPU a guest under -icount sleeps in
-		 * real time.  The thread then stops on its own, at EBADF.
+		 * fixed sleep: beside a busy CPU a guest under -icount sleeps
+		 * in real time.  Poll in 1 ms sleeps, not sched_yield(): a
+		 * timer wakeup preempts the thread, while a yield on the same
+		 * CPU let it run on through all its DMAs (Linux 7.3).  The
+		 * thread then stops on its own, at EBADF.
 		 */
 		while (__atomic_load_n(&c.done, __ATOMIC_ACQUIRE) < 2 &&
 		       !__atomic_load_n(&stop, __ATOMIC_ACQUIRE))
-			sched_yield();
+			usleep(1000);
 		close(c.fd);
 		pthread_join(th, NULL);
 		ASSERT_LE(2, c.done) TH_LOG("round %u: the thread fired %u DMAs: %s",
