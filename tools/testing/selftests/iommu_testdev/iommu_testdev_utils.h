@@ -1099,11 +1099,11 @@ static inline bool itd_smmu_raw(const char *p,
 		q = nl;
 	}
 	/*
-	 * dword0: event id [7:0], StreamID [63:32]; dword1: RnW [32];
+	 * dword0: event id [7:0], StreamID [63:32]; dword1: RnW [35];
 	 * dword2: the address.
 	 */
 	return (!event || id == event) && (d[0] & 0xff) == id &&
-	       (d[0] >> 32) == info->pci_rid && !!(d[1] & (1ULL << 32)) == read &&
+	       (d[0] >> 32) == info->pci_rid && !!(d[1] & (1ULL << 35)) == read &&
 	       d[2] == iova;
 }
 
