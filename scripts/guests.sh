@@ -92,8 +92,14 @@ ITD_SPEED_GUEST=arm64-smmuv3-up
 # guests here until 2026-11-28: not seen in 145 runs before nor in the
 # runs of issue 16 section 6 (Documentation/iommu_testdev.rst), the one
 # path by which this driver could leave a DMA in flight is closed, and it
-# once hit a strict guest too.  Empty: every guest runs.
-declare -A ITD_QUARANTINE=()
+# once hit a strict guest too.  Then the first make soak N=20 with it back
+# failed once, on the lazy guest of QEMU 7.2 (run 11: the test process of
+# owned.user_pages.iova_low killed by SIGSEGV, no kernel message): finding
+# 4 is alive there, in user memory this time.  The QEMU 11.1 lazy guests
+# stay in make check.
+declare -A ITD_QUARANTINE=(
+	[x86_64-virtio-iommu-lazy-qemu72]="quarantined: finding 4 (memory corruption, cause unknown) is alive on QEMU 7.2 with lazy DMA domains: a test process killed by SIGSEGV in make soak run 11 of 20, after 232 clean runs"
+)
 
 ARM64_VIRT="virt,gic-version=3"
 ARM64_CPU=(-cpu max,pauth-impdef=on)  # plain "max" emulates pointer auth: 2x slower
