@@ -132,9 +132,10 @@ for m in "${mutants[@]}"; do
 	# A build tree of its own: tar gives the copy the sources' old mtimes,
 	# so a shared one would keep the objects of the mutant before.
 	# A broken driver can wedge the guest: give up on it sooner.
+	# env's arguments are words: quote them (a cmdline mutant has spaces).
 	if env ${kenv[@]+"${kenv[@]}"} \
-		ITD_SRC=$tmp/src ITD_OUT=$tmp/out-$name ITD_NO_SETUP=1 ITD_CMDLINE=$cmdline \
-		ITD_TIMEOUT=${ITD_TIMEOUT:-$([[ $G_KERNEL == *debug* ]] && echo 600 || echo 150)} \
+		"ITD_SRC=$tmp/src" "ITD_OUT=$tmp/out-$name" ITD_NO_SETUP=1 "ITD_CMDLINE=$cmdline" \
+		"ITD_TIMEOUT=${ITD_TIMEOUT:-$([[ $G_KERNEL == *debug* ]] && echo 600 || echo 150)}" \
 		"$SCRIPTS/run.sh" "$guest" \
 		>"$tmp/$name.log" 2>&1; then
 		echo "# mutant $name: SURVIVED ($what)"
