@@ -545,23 +545,15 @@ TEST_F_TIMEOUT(lifecycle, qmp_unplug_replug, 180)
 #define EDU_TIMEOUT "/sys/module/" MODNAME "/parameters/edu_timeout_ms"
 #define ITD_DRIVER "/sys/bus/pci/drivers/" MODNAME
 
+static bool itd_is_edu(const struct iommu_testdev_info *info, const void *arg)
+{
+	return info->engine == IOMMU_TESTDEV_ENGINE_EDU;
+}
+
 /* The first edu test device, its info in @info; an fd or -1. */
 static int itd_open_edu(struct iommu_testdev_info *info)
 {
-	char node[64];
-	int n, fd;
-
-	for (n = 0; n < 16; n++) {
-		snprintf(node, sizeof(node), "/dev/iommu_testdev%d", n);
-		fd = open(node, O_RDWR | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		if (!_test_cmd_get_info(fd, info) &&
-		    info->engine == IOMMU_TESTDEV_ENGINE_EDU)
-			return fd;
-		close(fd);
-	}
-	return -1;
+	return itd_open_matching(itd_is_edu, NULL, info);
 }
 
 /*

@@ -149,6 +149,30 @@ static inline int itd_open_dev_caps(char *path, size_t len, __u32 caps)
 }
 
 /*
+ * The first /dev/iommu_testdevN for which @match(its info, @arg) holds; its
+ * info in @info.  Returns an fd or -1.
+ */
+static inline int itd_open_matching(bool (*match)(const struct iommu_testdev_info *,
+						  const void *),
+				    const void *arg,
+				    struct iommu_testdev_info *info)
+{
+	char path[64];
+	int i, fd;
+
+	for (i = 0; i < 16; i++) {
+		snprintf(path, sizeof(path), "/dev/iommu_testdev%d", i);
+		fd = open(path, O_RDWR | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		if (!_test_cmd_get_info(fd, info) && match(info, arg))
+			return fd;
+		close(fd);
+	}
+	return -1;
+}
+
+/*
  * /dev/iommu_testdevN of the @i-th test device (modulo their number) with
  * the engine of the first one; the tests that use several devices at once
  * stay on one engine (edu, beside iommu-testdev for its reads, would make

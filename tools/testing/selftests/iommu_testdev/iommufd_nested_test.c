@@ -1042,25 +1042,20 @@ TEST_F(nested, parent_not_nest_parent)
 	landed_at(iova_of(0, 0x28), data_off(perm_a, 0, 0x28), 4);
 }
 
+static bool other_same_engine(const struct iommu_testdev_info *info,
+			      const void *arg)
+{
+	const struct iommu_testdev_info *mine = arg;
+
+	return info->pci_rid != mine->pci_rid && info->engine == mine->engine;
+}
+
 /* Another test device of the same engine, or -1. */
 static int open_other_device(struct nest_ctx *c)
 {
 	struct iommu_testdev_info info;
-	char path[64];
-	int i, fd;
 
-	for (i = 0; i < 16; i++) {
-		snprintf(path, sizeof(path), "/dev/iommu_testdev%d", i);
-		fd = open(path, O_RDWR | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		if (!_test_cmd_get_info(fd, &info) &&
-		    info.pci_rid != c->info.pci_rid &&
-		    info.engine == c->info.engine)
-			return fd;
-		close(fd);
-	}
-	return -1;
+	return itd_open_matching(other_same_engine, &c->info, &info);
 }
 
 /* One vDEVICE per device per vIOMMU, one device per virtual ID. */
