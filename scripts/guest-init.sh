@@ -88,11 +88,25 @@ else
 	# (oopses and panics force their way through); the whole kernel log
 	# follows between ITD-DMESG markers.
 	echo "$loglevel" >/proc/sys/kernel/printk
+	# The runner's status says nothing of the tests (it exits 0 after a
+	# "not ok"): awk watches its KTAP for a failure.  It writes each line
+	# whole, as the runner does, or a kernel message could land inside
+	# a result line on the console.
 	# shellcheck disable=SC2086
-	/kselftest/run_kselftest.sh $args
-	rc=$?
+	{
+		/kselftest/run_kselftest.sh $args
+		echo $? >/tmp/itd-rc
+	} 2>&1 | awk '{ print; fflush() }
+		/^[# ]*not ok/ { bad = 1 }
+		END { if (bad) printf "" >"/tmp/itd-failed" }'
+	rc=$(cat /tmp/itd-rc)
 	echo 7 >/proc/sys/kernel/printk
 	echo "ITD-END rc=$rc"
+	# After any failure the whole kernel log: the report of a test
+	# process killed by a signal (KERN_INFO, print-fatal-signals) is the
+	# first thing to read when one dies of a SIGSEGV no test causes
+	# (finding 4).
+	[ ! -e /tmp/itd-failed ] || fulllog=1
 	# Debug kernels: what leaked during the run (judge.sh fails on any).
 	if [ -w /sys/kernel/debug/kmemleak ]; then
 		echo scan >/sys/kernel/debug/kmemleak
