@@ -221,6 +221,24 @@ TEST_F_TIMEOUT(lifecycle, unplug_replug, 120)
 
 /* ---- PCI reset ------------------------------------------------------ */
 
+/* Where itd_open_resettable() writes what it found. */
+struct itd_reset_path {
+	char *bdf, *reset;
+	size_t bdf_len, reset_len;
+};
+
+/* itd_open_matching(): a device with a PCI reset method, its paths in @arg. */
+static bool itd_resettable(const struct iommu_testdev_info *info,
+			   const void *arg)
+{
+	const struct itd_reset_path *p = arg;
+
+	itd_pci_name(info, p->bdf, p->bdf_len);
+	snprintf(p->reset, p->reset_len, "/sys/bus/pci/devices/%s/reset",
+		 p->bdf);
+	return !access(p->reset, W_OK);
+}
+
 /*
  * Open the first test device that has a PCI reset method; its address in
  * @bdf and its sysfs reset file in @reset.  Returns the fd or -1.
@@ -228,25 +246,10 @@ TEST_F_TIMEOUT(lifecycle, unplug_replug, 120)
 static int itd_open_resettable(char *bdf, size_t bdf_len, char *reset,
 			       size_t reset_len)
 {
+	struct itd_reset_path p = { bdf, reset, bdf_len, reset_len };
 	struct iommu_testdev_info info;
-	char node[64];
-	int n, fd;
 
-	for (n = 0; n < 16; n++) {
-		snprintf(node, sizeof(node), "/dev/iommu_testdev%d", n);
-		fd = open(node, O_RDWR | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		if (!_test_cmd_get_info(fd, &info)) {
-			itd_pci_name(&info, bdf, bdf_len);
-			snprintf(reset, reset_len,
-				 "/sys/bus/pci/devices/%s/reset", bdf);
-			if (!access(reset, W_OK))
-				return fd;
-		}
-		close(fd);
-	}
-	return -1;
+	return itd_open_matching(itd_resettable, &p, &info);
 }
 
 /*
