@@ -99,7 +99,7 @@ else
 	} 2>&1 | awk '{ print; fflush() }
 		/^[# ]*not ok/ { bad = 1 }
 		END { if (bad) printf "" >"/tmp/itd-failed" }'
-	rc=$(cat /tmp/itd-rc)
+	rc=$(cat /tmp/itd-rc 2>/dev/null || echo 255)
 	echo 7 >/proc/sys/kernel/printk
 	echo "ITD-END rc=$rc"
 	# After any failure the whole kernel log: the report of a test
