@@ -26,8 +26,21 @@ changes=$(rsync -a -i --delete --exclude='*.o' --exclude='*.ko' --exclude='*.mod
 	"$SRC/" "$mdir/src/" | grep -v "^\.d" || true)
 [[ -f $mdir/src/Kbuild ]] || itd_die "$SRC/Kbuild is missing"
 stamp="$KDIR $(stat -c %Y "$KDIR/Module.symvers" 2>/dev/null || true)"
+# A fresh clone (CI's every run) has no objects of its own: take the .ko
+# built from the same sources against the same kernel build from the cache.
+key=$( (cd "$SRC" && find Kbuild drivers include -type f \( -name '*.[ch]' -o \
+	-name Kbuild -o -name Makefile -o -name Kconfig \) -print0 | sort -z |
+	xargs -0 sha1sum; echo "$stamp $KARCH ${LLVM:-}") | sha1sum | cut -c1-16)
+kcache=$ITD_CACHE/builds/module/$KID/$key
 if [[ -z $changes && -f $mdir/.built && $(cat "$mdir/.built") == "$stamp" ]]; then
 	itd_log "build $arch module: up to date"
+elif compgen -G "$kcache/*.ko" >/dev/null; then
+	rm -f "$mdir"/*.ko
+	cp "$kcache"/*.ko "$mdir/"
+	# The objects in $mdir/src are not these: the next change rebuilds all.
+	find "$mdir/src" \( -name '*.o' -o -name '*.ko' \) -delete
+	echo "$stamp" >"$mdir/.built"
+	itd_log "build $arch module: from the cache ($kcache)"
 else
 	rm -f "$mdir"/*.ko "$mdir/.built"
 	# rsync keeps the sources' mtimes: a file put back to an older version
@@ -39,6 +52,12 @@ else
 	mapfile -t kos < <(find "$mdir/src" -name '*.ko')
 	[[ ${#kos[@]} -gt 0 ]] || itd_die "no .ko built in $mdir/src"
 	cp "${kos[@]}" "$mdir/"
+	rm -rf "$kcache"
+	mkdir -p "$kcache"
+	cp "${kos[@]}" "$kcache/"
+	# Keep the newest few (mutants.sh builds a tree per mutant).
+	find "${kcache%/*}" -mindepth 1 -maxdepth 1 -type d -printf '%T@ %p\n' |
+		sort -rn | tail -n +9 | cut -d' ' -f2- | xargs -r rm -rf
 	echo "$stamp" >"$mdir/.built"
 	itd_log "build $arch module: $(printf '%s ' "${kos[@]##*/}")($(itd_elapsed "$t0") s)"
 fi
@@ -71,6 +90,14 @@ if [[ -s $inst/kselftest-list.txt && $(cat "$A/kselftest.stamp" 2>/dev/null) == 
 	exit 0
 fi
 rm -rf "$inst" "$A/kselftest.stamp"
+# The same sources built with the same harness and headers: from the cache.
+tcache=$ITD_CACHE/builds/kselftest/$arch/$stamp-$(stat -c %Y "$LINUX_SRC/.stamp-unpacked")-$(stat -c %Y "$hdrs" 2>/dev/null || echo 0)
+if [[ -s $tcache/kselftest-list.txt ]]; then
+	cp -a "$tcache" "$inst"
+	echo "$stamp" >"$A/kselftest.stamp"
+	itd_log "build $arch kselftest: from the cache ($tcache)"
+	exit 0
+fi
 make -s -C "$LINUX_SRC/tools/testing/selftests" TARGETS=iommu_testdev ARCH="$KARCH" \
 	CROSS_COMPILE="$CROSS_COMPILE" O="$A/kselftest-build" KSFT_INSTALL_PATH="$inst" \
 	KHDR_INCLUDES="-isystem $hdrs" USERLDFLAGS=-static -j"$JOBS" install >&2
@@ -79,4 +106,9 @@ make -s -C "$LINUX_SRC/tools/testing/selftests" TARGETS=iommu_testdev ARCH="$KAR
 # under TCG (the symbols are 15% of these static binaries).
 find "$inst/iommu_testdev" -type f -perm -u+x -exec "${CROSS_COMPILE}strip" {} +
 itd_log "build $arch kselftest: $(cut -d: -f2 "$inst/kselftest-list.txt" | tr '\n' ' ')($(itd_elapsed "$t0") s)"
+rm -rf "$tcache"
+mkdir -p "${tcache%/*}"
+cp -a "$inst" "$tcache"
+find "${tcache%/*}" -mindepth 1 -maxdepth 1 -type d -printf '%T@ %p\n' |
+	sort -rn | tail -n +9 | cut -d' ' -f2- | xargs -r rm -rf
 echo "$stamp" >"$A/kselftest.stamp"
