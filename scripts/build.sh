@@ -52,9 +52,11 @@ else
 	mapfile -t kos < <(find "$mdir/src" -name '*.ko')
 	[[ ${#kos[@]} -gt 0 ]] || itd_die "no .ko built in $mdir/src"
 	cp "${kos[@]}" "$mdir/"
+	# Whole or not at all: another worktree may be reading the cache.
+	mkdir -p "$kcache.$$"
+	cp "${kos[@]}" "$kcache.$$/"
 	rm -rf "$kcache"
-	mkdir -p "$kcache"
-	cp "${kos[@]}" "$kcache/"
+	mv -T "$kcache.$$" "$kcache"
 	# Keep the newest few (mutants.sh builds a tree per mutant).
 	find "${kcache%/*}" -mindepth 1 -maxdepth 1 -type d -printf '%T@ %p\n' |
 		sort -rn | tail -n +9 | cut -d' ' -f2- | xargs -r rm -rf
@@ -106,9 +108,10 @@ make -s -C "$LINUX_SRC/tools/testing/selftests" TARGETS=iommu_testdev ARCH="$KAR
 # under TCG (the symbols are 15% of these static binaries).
 find "$inst/iommu_testdev" -type f -perm -u+x -exec "${CROSS_COMPILE}strip" {} +
 itd_log "build $arch kselftest: $(cut -d: -f2 "$inst/kselftest-list.txt" | tr '\n' ' ')($(itd_elapsed "$t0") s)"
-rm -rf "$tcache"
 mkdir -p "${tcache%/*}"
-cp -a "$inst" "$tcache"
+cp -a "$inst" "$tcache.$$"
+rm -rf "$tcache"
+mv -T "$tcache.$$" "$tcache"
 find "${tcache%/*}" -mindepth 1 -maxdepth 1 -type d -printf '%T@ %p\n' |
 	sort -rn | tail -n +9 | cut -d' ' -f2- | xargs -r rm -rf
 echo "$stamp" >"$A/kselftest.stamp"
