@@ -10,6 +10,21 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 arch=${1:?usage: build.sh <arch> [kernel]}
+
+# cache_put <entry> <file or dir>...: make <entry> (a directory under
+# ITD_CACHE/builds) hold copies of these, whole or not at all: another
+# worktree may be reading the cache.  The newest eight entries beside it
+# stay (mutants.sh builds a tree per mutant).
+cache_put() {
+	local entry=$1
+	shift
+	mkdir -p "$entry.$$"
+	cp -a "$@" "$entry.$$/"
+	rm -rf "$entry"
+	mv -T "$entry.$$" "$entry"
+	find "${entry%/*}" -mindepth 1 -maxdepth 1 -type d -printf '%T@ %p\n' |
+		sort -rn | tail -n +9 | cut -d' ' -f2- | xargs -r rm -rf
+}
 itd_kernel "$arch" "${2:-debian}"
 A=$ITD_OUT/$arch
 
@@ -52,14 +67,7 @@ else
 	mapfile -t kos < <(find "$mdir/src" -name '*.ko')
 	[[ ${#kos[@]} -gt 0 ]] || itd_die "no .ko built in $mdir/src"
 	cp "${kos[@]}" "$mdir/"
-	# Whole or not at all: another worktree may be reading the cache.
-	mkdir -p "$kcache.$$"
-	cp "${kos[@]}" "$kcache.$$/"
-	rm -rf "$kcache"
-	mv -T "$kcache.$$" "$kcache"
-	# Keep the newest few (mutants.sh builds a tree per mutant).
-	find "${kcache%/*}" -mindepth 1 -maxdepth 1 -type d -printf '%T@ %p\n' |
-		sort -rn | tail -n +9 | cut -d' ' -f2- | xargs -r rm -rf
+	cache_put "$kcache" "${kos[@]}"
 	echo "$stamp" >"$mdir/.built"
 	itd_log "build $arch module: $(printf '%s ' "${kos[@]##*/}")($(itd_elapsed "$t0") s)"
 fi
@@ -108,10 +116,5 @@ make -s -C "$LINUX_SRC/tools/testing/selftests" TARGETS=iommu_testdev ARCH="$KAR
 # under TCG (the symbols are 15% of these static binaries).
 find "$inst/iommu_testdev" -type f -perm -u+x -exec "${CROSS_COMPILE}strip" {} +
 itd_log "build $arch kselftest: $(cut -d: -f2 "$inst/kselftest-list.txt" | tr '\n' ' ')($(itd_elapsed "$t0") s)"
-mkdir -p "${tcache%/*}"
-cp -a "$inst" "$tcache.$$"
-rm -rf "$tcache"
-mv -T "$tcache.$$" "$tcache"
-find "${tcache%/*}" -mindepth 1 -maxdepth 1 -type d -printf '%T@ %p\n' |
-	sort -rn | tail -n +9 | cut -d' ' -f2- | xargs -r rm -rf
+cache_put "$tcache" "$inst"/.
 echo "$stamp" >"$A/kselftest.stamp"
