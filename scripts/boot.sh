@@ -5,6 +5,7 @@
 # $ITD_OUT/logs/<guest>.meta records the engine and wall time for judge.sh.
 #   ITD_TIMEOUT=<s>    hard limit for one guest (default 900)
 #   ITD_ICOUNT=0|1     -icount sleep=off (default: the guest's G_ICOUNT, else on)
+#   ITD_PVH=0          an x86 Debian kernel boots its bzImage, not its ELF (PVH)
 #   ITD_INTERACTIVE=1  console on this terminal, no tests: a shell (itd.shell=1)
 #   ITD_CMDLINE=...    appended to the kernel command line
 #   ITD_ARGS=a,b       run_kselftest.sh arguments (e.g. -t,iommu_testdev:iommu_testdev_test)
@@ -23,6 +24,7 @@ itd_guest "$guest"
 itd_guest_check
 [[ -z $G_SKIP ]] || itd_die "$guest cannot run: $G_SKIP"
 itd_kernel "$G_ARCH" "$G_KERNEL"
+itd_boot_image
 QEMU=$G_QEMU_BIN
 
 initrd=$ITD_OUT/initramfs/$guest.cpio
@@ -95,7 +97,7 @@ fi
 nodev=(-nic none)
 [[ $G_ARCH == x86_64 ]] && nodev+=(-vga none)
 qemu_args=("${accel[@]}" -smp "$G_SMP" -m "$G_MEM" -nographic -no-reboot "${nodev[@]}"
-	-kernel "$KERNEL" -initrd "$initrd" -append "$cmdline"
+	-kernel "$BOOT_IMAGE" -initrd "$initrd" -append "$cmdline"
 	"${G_QEMU[@]}" "${G_TESTDEV[@]}" "${G_EXTRA[@]}")
 # UEFI guests: the firmware loads -kernel (its EFI stub) and hands Linux
 # the ACPI tables QEMU built, with no device tree.
@@ -111,8 +113,8 @@ if [[ -n ${ITD_INTERACTIVE:-} ]]; then
 fi
 
 itd_log "boot $guest [$G_ENGINE] ($KID)"
-printf 'engine=%s\nkid=%s\nkernel=%s\nqemu=%s\ncmdline=%s\nstart=%s\n' \
-	"$G_ENGINE" "$KID" "$KERNEL" "$QEMU" "$cmdline" "$(date -Is)" >"$meta"
+printf 'engine=%s\nkid=%s\nkernel=%s\nimage=%s\nqemu=%s\ncmdline=%s\nstart=%s\n' \
+	"$G_ENGINE" "$KID" "$KERNEL" "$BOOT_IMAGE" "$QEMU" "$cmdline" "$(date -Is)" >"$meta"
 printf '%q ' "$QEMU" "${qemu_args[@]}" >"$ITD_OUT/logs/$guest.cmd"
 echo >>"$ITD_OUT/logs/$guest.cmd"
 t0=$(itd_now)

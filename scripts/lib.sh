@@ -117,6 +117,58 @@ itd_kernel() {
 	[[ -n $KREL ]] || KREL=$(basename "${MODDIR:-unknown}")
 }
 
+# itd_pvh_extract <bzImage> <out>: write the uncompressed ELF kernel a
+# bzImage carries (its payload, found by the boot protocol's setup_sects,
+# payload_offset and payload_length) to <out>, by rename.  gzip, xz and
+# zstd payloads; returns 1 on any other, or if the result is not an ELF.
+itd_pvh_extract() {
+	local bz=$1 out=$2 sects off len magic cut=4 tmp
+	local -a dec
+	sects=$(od -An -tu1 -j 497 -N1 "$bz" | tr -d ' ')
+	[[ $sects != 0 ]] || sects=4
+	off=$(( (sects + 1) * 512 + $(od -An -tu4 -j 584 -N4 "$bz" | tr -d ' ') ))
+	len=$(od -An -tu4 -j 588 -N4 "$bz" | tr -d ' ')
+	magic=$(od -An -tx1 -j "$off" -N4 "$bz" | tr -d ' ')
+	# All but gzip carry the uncompressed size in 4 bytes at the end.
+	case $magic in
+	28b52ffd) dec=(zstd -qdc) ;;
+	fd377a58) dec=(xz -dc) ;;
+	1f8b*) dec=(gzip -dc) cut=0 ;;
+	*) return 1 ;;
+	esac
+	tmp=$(mktemp "$out.XXXXXX")
+	if dd if="$bz" bs=1M iflag=skip_bytes,count_bytes skip="$off" \
+		count=$((len - cut)) status=none | "${dec[@]}" >"$tmp" 2>/dev/null &&
+		[[ $(od -An -tx1 -N4 "$tmp" | tr -d ' ') == 7f454c46 ]]; then
+		chmod 644 "$tmp"
+		mv "$tmp" "$out"
+		return 0
+	fi
+	rm -f "$tmp"
+	return 1
+}
+
+# itd_boot_image: set BOOT_IMAGE, the file QEMU's -kernel boots.  That is
+# $KERNEL, except for a Debian x86_64 kernel built with CONFIG_PVH: QEMU
+# then boots the uncompressed ELF inside its bzImage (extracted once, next
+# to it in the cache) through the PVH entry point.  Under TCG that skips
+# the two costliest steps of an x86 boot, the zstd decompressor and the
+# KASLR relocation pass over 57 MB, which are nothing the tests look at.
+# A kernel of your own (KERNEL=) boots as you built it, and ITD_PVH=0 boots
+# the bzImage.
+itd_boot_image() {
+	local elf
+	BOOT_IMAGE=$KERNEL
+	[[ $G_ARCH == x86_64 && $KID == debian-* && ${ITD_PVH:-1} == 1 ]] || return 0
+	grep -qx 'CONFIG_PVH=y' "$KDIR/.config" 2>/dev/null || return 0
+	elf=${KERNEL%/*}/vmlinux-pvh-${KERNEL##*/vmlinuz-}
+	if [[ ! -s $elf || $elf -ot $KERNEL ]] && ! itd_pvh_extract "$KERNEL" "$elf"; then
+		itd_log "no ELF kernel in $KERNEL: booting the bzImage"
+		return 0
+	fi
+	BOOT_IMAGE=$elf
+}
+
 # itd_efi_firmware: print the arm64 UEFI firmware (QEMU_EFI.fd) to boot with
 # $QEMU: $ITD_EFI_FIRMWARE if set; else the qemu-efi-aarch64 that sits next
 # to one of the QEMU's own data directories ("$QEMU -L help": for QEMU's

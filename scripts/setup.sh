@@ -12,7 +12,7 @@ set -euo pipefail
 
 PKGS=(qemu-system-arm qemu-system-x86 gcc-aarch64-linux-gnu libc6-dev-arm64-cross
       pahole busybox-static linux-source-6.12 flex bison bc libelf-dev libssl-dev
-      sparse kmod xz-utils rsync make gcc libc6-dev python3-sphinx)
+      sparse kmod xz-utils zstd rsync make gcc libc6-dev python3-sphinx)
 
 as_root() { if [[ $(id -u) == 0 ]]; then "$@"; else sudo "$@"; fi; }
 
