@@ -7,6 +7,7 @@
 #   sphinx-build -W         on Documentation/, when Sphinx is installed
 # Uses the linux-source and Debian headers that scripts/setup.sh unpacked.
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR
 . "$(dirname "$0")/lib.sh"
 
 fail=0
@@ -19,9 +20,34 @@ driver=(drivers/iommu_testdev/*.c drivers/iommu_testdev/*.h
 tests=(tools/testing/selftests/iommu_testdev/*.c
        tools/testing/selftests/iommu_testdev/*.h)
 
-step "checkpatch --strict"
 cp=$LINUX_SRC/scripts/checkpatch.pl
 [[ -x $cp ]] || itd_die "no $cp: run scripts/setup.sh"
+
+# A clean verdict is kept under the hash of every file lint reads and of
+# the tools it runs (ITD_LINT_CACHE=0: run anyway).  A check run that
+# changed none of them takes it instead of 20 CPU-seconds of linting.
+lint_key() {
+	{
+		sha256sum "${driver[@]}" "${tests[@]}" "$0" "$SCRIPTS/lib.sh" \
+			"$SCRIPTS/budget.awk" drivers/iommu_testdev/Kconfig \
+			drivers/iommu_testdev/Makefile Kbuild \
+			tools/testing/selftests/iommu_testdev/settings \
+			"$cp" "$LINUX_SRC/scripts/kernel-doc"
+		find Documentation -type f -print0 | sort -z | xargs -0 sha256sum
+		cat "$DEB_ROOT/version"
+		gcc --version | head -1
+		sparse --version
+		sphinx-build --version 2>&1
+	} | sha256sum | cut -c1-16
+}
+lcache=$ITD_CACHE/builds/lint
+key=$(lint_key)
+if [[ ${ITD_LINT_CACHE:-1} == 1 && -e $lcache/$key ]]; then
+	echo "# lint: clean (checkpatch --strict, kernel-doc, sparse, W=1, sphinx; the same inputs as a clean run, $key)"
+	exit 0
+fi
+
+step "checkpatch --strict"
 # compat.h is where 6.12-versus-mainline differences live, by version.
 plain=()
 for f in "${driver[@]}"; do
@@ -71,5 +97,10 @@ fi
 
 if [[ $fail == 0 ]]; then
 	echo "# lint: clean (checkpatch --strict, kernel-doc, sparse, W=1, sphinx)"
+	# Keep the newest eight verdicts.
+	mkdir -p "$lcache"
+	touch "$lcache/$key"
+	find "$lcache" -maxdepth 1 -type f -printf '%T@ %p\n' | sort -rn |
+		tail -n +9 | cut -d' ' -f2- | xargs -r rm -f
 fi
 exit $fail
