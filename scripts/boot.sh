@@ -8,6 +8,7 @@
 #   ITD_PVH=0          an x86 Debian kernel boots its bzImage, not its ELF (PVH)
 #   ITD_INTERACTIVE=1  console on this terminal, no tests: a shell (itd.shell=1)
 #   ITD_CMDLINE=...    appended to the kernel command line
+#   ITD_QEMU_ARGS=...  more QEMU arguments, split at spaces (e.g. -trace ...)
 #   ITD_ARGS=a,b       run_kselftest.sh arguments (e.g. -t,iommu_testdev:iommu_testdev_test)
 #   ITD_STRESS=N       the tests' stress multiplier (default: the guest's G_STRESS)
 #   ITD_FAULT_LOG_WAIT_MS=N  the longest a test waits for the rate limit before
@@ -99,6 +100,11 @@ nodev=(-nic none)
 qemu_args=("${accel[@]}" -smp "$G_SMP" -m "$G_MEM" -nographic -no-reboot "${nodev[@]}"
 	-kernel "$BOOT_IMAGE" -initrd "$initrd" -append "$cmdline"
 	"${G_QEMU[@]}" "${G_TESTDEV[@]}" "${G_EXTRA[@]}")
+# Extra QEMU arguments, for debugging (e.g. -trace virtio_iommu_map).
+if [[ -n ${ITD_QEMU_ARGS:-} ]]; then
+	read -r -a extra <<<"$ITD_QEMU_ARGS"
+	qemu_args+=("${extra[@]}")
+fi
 # UEFI guests: the firmware loads -kernel (its EFI stub) and hands Linux
 # the ACPI tables QEMU built, with no device tree.
 [[ -z $G_BIOS ]] || qemu_args+=(-bios "$G_BIOS")
