@@ -368,4 +368,29 @@ static inline void itd_mode_exit(struct itd_dev *idev)
 	idev->owner = NULL;
 }
 
+/**
+ * itd_mode_leave() - an ioctl that gives the device back to the DMA API
+ * @ucmd: the call (OWNED_DETACH, IOMMUFD_UNBIND): @ucmd->f must own the
+ *        device in @mode
+ * @mode: the mode the ioctl leaves
+ *
+ * Return: 0 or a negative errno.
+ */
+static inline int itd_mode_leave(struct itd_ucmd *ucmd,
+				 const struct itd_mode_ops *mode)
+{
+	struct iommu_testdev_cmd *cmd = ucmd->cmd;
+	struct itd_dev *idev = ucmd->f->idev;
+	int rc;
+
+	if (cmd->flags)
+		return -EOPNOTSUPP;
+	mutex_lock(&idev->lock);
+	rc = itd_require_mode(ucmd->f, mode);
+	if (!rc)
+		itd_mode_exit(idev);
+	mutex_unlock(&idev->lock);
+	return rc;
+}
+
 #endif /* _ITD_H */

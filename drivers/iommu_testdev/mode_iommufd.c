@@ -159,19 +159,7 @@ static void itd_iommufd_teardown(struct itd_dev *idev)
  */
 int itd_iommufd_unbind(struct itd_ucmd *ucmd)
 {
-	struct iommu_testdev_cmd *cmd = ucmd->cmd;
-	struct itd_file *f = ucmd->f;
-	struct itd_dev *idev = f->idev;
-	int rc;
-
-	if (cmd->flags)
-		return -EOPNOTSUPP;
-	mutex_lock(&idev->lock);
-	rc = itd_require_mode(f, &itd_mode_iommufd);
-	if (!rc)
-		itd_mode_exit(idev);
-	mutex_unlock(&idev->lock);
-	return rc;
+	return itd_mode_leave(ucmd, &itd_mode_iommufd);
 }
 
 /* A DMA in the IOMMUFD mode goes through the caller's IOAS or HWPT. */

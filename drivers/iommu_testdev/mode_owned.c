@@ -117,19 +117,7 @@ static void itd_owned_teardown(struct itd_dev *idev)
  */
 int itd_owned_detach(struct itd_ucmd *ucmd)
 {
-	struct iommu_testdev_cmd *cmd = ucmd->cmd;
-	struct itd_file *f = ucmd->f;
-	struct itd_dev *idev = f->idev;
-	int rc;
-
-	if (cmd->flags)
-		return -EOPNOTSUPP;
-	mutex_lock(&idev->lock);
-	rc = itd_require_mode(f, &itd_mode_owned);
-	if (!rc)
-		itd_mode_exit(idev);
-	mutex_unlock(&idev->lock);
-	return rc;
+	return itd_mode_leave(ucmd, &itd_mode_owned);
 }
 
 /* Map physically contiguous runs of the buffer's pages in one call each. */
