@@ -577,7 +577,7 @@ TEST_F(owned, cross_page_scatter)
  * is the first byte of the next, separately mapped page, across many
  * mappings.  Driver pages are physically contiguous and only every other
  * one is mapped, so a byte sent to the wrong page shows up in an unmapped
- * one.  QEMU's virtio-iommu (7.2 to 11.0 at least) looks a translation up
+ * one.  QEMU's virtio-iommu (7.2 to 11.1.3 at least) looks a translation up
  * as the interval [addr, addr + 1], which also meets the next mapping:
  * depending on its tree's shape it sends the first byte one byte before
  * the next mapping's page.  Only that exact signature is an XFAIL.
