@@ -22,8 +22,7 @@ cache_put() {
 	cp -a "$@" "$entry.$$/"
 	rm -rf "$entry"
 	mv -T "$entry.$$" "$entry"
-	find "${entry%/*}" -mindepth 1 -maxdepth 1 -type d -printf '%T@ %p\n' |
-		sort -rn | tail -n +9 | cut -d' ' -f2- | xargs -r rm -rf
+	itd_cache_prune "${entry%/*}"
 }
 itd_kernel "$arch" "${2:-debian}"
 A=$ITD_OUT/$arch

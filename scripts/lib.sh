@@ -117,6 +117,13 @@ itd_kernel() {
 	[[ -n $KREL ]] || KREL=$(basename "${MODDIR:-unknown}")
 }
 
+# itd_cache_prune <dir>: keep the eight newest entries of a build-cache
+# directory (ITD_CACHE/builds/...), files or directories, and remove the rest.
+itd_cache_prune() {
+	find "$1" -mindepth 1 -maxdepth 1 -printf '%T@ %p\n' | sort -rn |
+		tail -n +9 | cut -d' ' -f2- | xargs -r rm -rf
+}
+
 # itd_pvh_extract <bzImage> <out>: write the uncompressed ELF kernel a
 # bzImage carries (its payload, found by the boot protocol's setup_sects,
 # payload_offset and payload_length) to <out>, by rename.  gzip, xz and

@@ -101,10 +101,8 @@ fi
 
 if [[ $fail == 0 ]]; then
 	echo "# lint: clean (checkpatch --strict, kernel-doc, sparse, W=1, sphinx)"
-	# Keep the newest eight verdicts.
 	mkdir -p "$lcache"
 	touch "$lcache/$key"
-	find "$lcache" -maxdepth 1 -type f -printf '%T@ %p\n' | sort -rn |
-		tail -n +9 | cut -d' ' -f2- | xargs -r rm -f
+	itd_cache_prune "$lcache"
 fi
 exit $fail
