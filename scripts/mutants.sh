@@ -47,6 +47,7 @@ mutants=(
 	"memlock-uncharged@$D/buffer.c@s/rc = account_locked_vm(current->mm, buf->npages, true);/rc = 0;/@pinned pages not charged to RLIMIT_MEMLOCK"
 	"lock-one-class@$D/iommu_testdev.c@s/__mutex_init(\&idev->lock, \"itd_dev.lock\", \&idev->lock_key);/mutex_init(\&idev->lock);/@one lockdep class for every device's lock, held across a bus reset@bridge"
 	"canary-bulk-unchecked@$D/buffer.c@s/if ((w\[0\] ^ c)/if (0 \&\& (w[0] ^ c)/@only the ends of a page checked for stray bytes"
+	"pattern-bulk-unchecked@$D/buffer.c@s/if ((w\[0\] ^ want)/if (0 \&\& (w[0] ^ want)/@the landing place checked only at its ends, its middle taken as landed"
 	# Stage 1 as the nested test (the guest) writes it, broken three ways.
 	"nested-cd-pointer@$N@s/(cd_ipa \& STE0_S1CTXPTR_MASK)/((cd_ipa + 64) \& STE0_S1CTXPTR_MASK)/@a vSTE whose S1ContextPtr misses the CD@nested"
 	"nested-pte-page-off@$N@s/(DATA_IPA + perm\[i\] \* G4K) |/(DATA_IPA + perm[i] * G4K + G4K) |/@stage-1 PTEs to the wrong page@nested"

@@ -523,14 +523,29 @@ static inline void itd_fill_random(__u8 *p, size_t len, __u64 *seed)
 
 /*
  * Does p[0..len) hold the pattern, with byte 0 of the DMA at p - @phase?
- * Returns the index of the first wrong byte, or -1.
+ * Returns the index of the first wrong byte, or -1.  Eight words per
+ * branch, as itd_check_fill() below: every word at an offset that is a
+ * multiple of eight holds the same eight pattern bytes.  One byte per
+ * iteration made a 1 MiB check cost as much under TCG as the DMA itself.
  */
 static inline long itd_check_pattern(const __u8 *p, size_t len,
 				     size_t phase)
 {
+	__u64 want, w[8];
+	__u8 bytes[8];
 	size_t i;
 
-	for (i = 0; i < len; i++)
+	for (i = 0; i < sizeof(bytes); i++)
+		bytes[i] = itd_pattern_byte(i + phase);
+	memcpy(&want, bytes, sizeof(want));
+	for (i = 0; i + sizeof(w) <= len; i += sizeof(w)) {
+		memcpy(w, p + i, sizeof(w));
+		if ((w[0] ^ want) | (w[1] ^ want) | (w[2] ^ want) |
+		    (w[3] ^ want) | (w[4] ^ want) | (w[5] ^ want) |
+		    (w[6] ^ want) | (w[7] ^ want))
+			break;
+	}
+	for (; i < len; i++)
 		if (p[i] != itd_pattern_byte(i + phase))
 			return i;
 	return -1;
