@@ -142,6 +142,7 @@ if [[ ${ITD_LINT:-} == lint ]]; then
 	lint_rc=$ITD_OUT/logs/lint.rc
 	rm -f "$lint_rc"
 	("$SCRIPTS/lint.sh" >"$ITD_OUT/logs/lint.log" 2>&1; echo $? >"$lint_rc.tmp"; mv "$lint_rc.tmp" "$lint_rc") &
+	lint_pid=$!
 	disown
 fi
 
@@ -174,7 +175,13 @@ fi
 
 P=0 F=0 S=0
 if [[ -n $lint_rc ]]; then
-	while [[ ! -e $lint_rc ]]; do sleep 1; done
+	# A lint killed before its verdict (seen once, cause unknown) must
+	# not leave make check waiting for ever.
+	while [[ ! -e $lint_rc ]] && kill -0 "$lint_pid" 2>/dev/null; do
+		sleep 1
+	done
+	[[ -e $lint_rc ]] ||
+		{ echo "lint.sh ended without a verdict (killed?)" >>"$ITD_OUT/logs/lint.log"; echo 1 >"$lint_rc"; }
 	if [[ $(cat "$lint_rc") == 0 ]]; then
 		grep '^# lint' "$ITD_OUT/logs/lint.log" || true
 	else
