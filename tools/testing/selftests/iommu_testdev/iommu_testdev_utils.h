@@ -1461,14 +1461,16 @@ static inline bool itd_fault_wait(int kfd, enum itd_iommu_kind kind,
  *	itd_flog_check(&fl, iova, 0x10, false);
  *	itd_flog_close(&fl);
  *
- * (itd_flog_fault() is the middle three.)  The refusal and its control DMA
- * stay the verdict; the record adds to it: a refused DMA the IOMMU driver
- * does not log, or logs with another device, address, direction or fault
- * type (arm-smmu-v3's 0x10 translation against 0x13 permission: a PTE left
- * behind by an unmap faults as a permission fault, not a translation one)
- * fails the test.  Where the record cannot be read, the check of that
- * fault is left out with the reason (TH_LOG), never the test skipped: an
- * IOMMU whose log format is unknown, QEMU 7.2's AMD-Vi that logs nothing.
+ * (itd_flog_fault() is the middle three, and fires the DMA once more when
+ * VT-d's fault compression took its record, see itd_flog_compressed().)
+ * The refusal and its control DMA stay the verdict; the record adds to it:
+ * a refused DMA the IOMMU driver does not log, or logs with another
+ * device, address, direction or fault type (arm-smmu-v3's 0x10
+ * translation against 0x13 permission: a PTE left behind by an unmap
+ * faults as a permission fault, not a translation one) fails the test.
+ * Where the record cannot be read, the check of that fault is left out
+ * with the reason (TH_LOG), never the test skipped: an IOMMU whose log
+ * format is unknown, QEMU 7.2's AMD-Vi that logs nothing.
  * QEMU's AMD-Vi (11.1) logs address 0: its exact signature
  * (itd_amd_fault_addr_zero()) is taken for the record, and said.
  *
@@ -1546,31 +1548,80 @@ static inline bool itd_flog_arm(struct itd_flog *fl, unsigned int n)
 }
 
 /*
- * After a refused DMA: its record, a @read or a write at @iova of
- * arm-smmu-v3 @event (see itd_fault_logged_dir()), must be in the log
- * within 2 s.  Does nothing when not armed.
+ * Does @text hold a VT-d fault record of this device at all (any address,
+ * reason or direction)?
  */
-static inline void itd_flog_check(struct itd_flog *fl, __u64 iova,
-				  unsigned int event, bool read)
+static inline bool itd_vtd_requester_logged(const char *text,
+					    const struct iommu_testdev_info *info)
 {
-	struct __test_metadata *_metadata = fl->md;
+	unsigned int bus = info->pci_rid >> 8, slot = (info->pci_rid >> 3) & 0x1f;
+	unsigned int fn = info->pci_rid & 7;
+	char want[64], want7[64];
+
+	snprintf(want, sizeof(want), "Request device [%02x:%02x.%d] fault addr ",
+		 bus, slot, fn);
+	snprintf(want7, sizeof(want7),
+		 "Request device [%04x:%02x:%02x.%d] fault addr ",
+		 info->pci_segment, bus, slot, fn);
+	return strstr(text, want) || strstr(text, want7);
+}
+
+/*
+ * After a refused DMA: wait up to 2 s for its record (see itd_flog_check()),
+ * gathering the records of the window in fl->text.  *@zero: QEMU's AMD-Vi
+ * logged its address-0 record instead.
+ */
+static inline bool itd_flog_wait(struct itd_flog *fl, __u64 iova,
+				 unsigned int event, bool read, bool *zero)
+{
 	unsigned int tries;
-	bool seen = false, zero = false;
+	bool seen = false;
 	size_t used = 0;
 
-	if (!fl->armed)
-		return;
+	*zero = false;
 	fl->text[0] = 0;
 	for (tries = 0; tries < 200; tries++) {
 		used = itd_kmsg_read(fl->kfd, fl->text, sizeof(fl->text), used);
 		seen = itd_fault_logged_dir(fl->kind, fl->text, fl->info, iova,
 					    event, read);
-		zero = fl->kind == ITD_IOMMU_AMD &&
-		       itd_amd_fault_addr_zero(fl->text, fl->info);
-		if (seen || zero)
+		*zero = fl->kind == ITD_IOMMU_AMD &&
+			itd_amd_fault_addr_zero(fl->text, fl->info);
+		if (seen || *zero)
 			break;
 		usleep(10000);
 	}
+	return seen;
+}
+
+/*
+ * VT-d records one fault per requester at a time: while a fault record of
+ * this device is still pending, QEMU drops the device's next fault ("New
+ * fault is not recorded due to compression of faults"), and hardware may.
+ * A record can be left pending when it arrives while the driver's handler
+ * is finishing with the one before (dmar_fault() has looked at the record
+ * register for the last time but not yet cleared the status): no new
+ * interrupt, and the record waits for the next one.  Seen once in a
+ * make soak (x86_64-vtd-fsts): the late record of the previous test's
+ * last fault, then none of this test's.  So: no record of ours, but one of
+ * this device's in the window.
+ */
+static inline bool itd_flog_compressed(const struct itd_flog *fl)
+{
+	return fl->kind == ITD_IOMMU_VTD &&
+	       itd_vtd_requester_logged(fl->text, fl->info);
+}
+
+/*
+ * After a refused DMA: its record, a @read or a write at @iova of
+ * arm-smmu-v3 @event (see itd_fault_logged_dir()), must be in the log
+ * within 2 s.  Does nothing when not armed.
+ */
+static inline void itd_flog_verdict(struct itd_flog *fl, __u64 iova,
+				    unsigned int event, bool read, bool seen,
+				    bool zero)
+{
+	struct __test_metadata *_metadata = fl->md;
+
 	if (seen) {
 		fl->checked++;
 		return;
@@ -1588,9 +1639,23 @@ static inline void itd_flog_check(struct itd_flog *fl, __u64 iova,
 		return;
 	}
 	EXPECT_TRUE(seen)
-		TH_LOG("%s: no record of the %s at %#llx (event %#x) in:\n%s",
+		TH_LOG("%s: no record of the %s at %#llx (event %#x)%s in:\n%s",
 		       fl->name, read ? "read" : "write",
-		       (unsigned long long)iova, event, fl->text);
+		       (unsigned long long)iova, event,
+		       itd_flog_compressed(fl) ?
+		       " (one of this device's came: see itd_flog_compressed())" :
+		       "", fl->text);
+}
+
+static inline void itd_flog_check(struct itd_flog *fl, __u64 iova,
+				  unsigned int event, bool read)
+{
+	bool seen, zero;
+
+	if (!fl->armed)
+		return;
+	seen = itd_flog_wait(fl, iova, event, read, &zero);
+	itd_flog_verdict(fl, iova, event, read, seen, zero);
 }
 
 /* Say what was checked and what was not, and why. */
@@ -1613,9 +1678,26 @@ static inline void itd_flog_fault(struct itd_flog *fl, int fd,
 				  const struct itd_tbuf *b, __u64 iova,
 				  size_t off, size_t len, unsigned int event)
 {
-	itd_flog_arm(fl, 1);
+	struct __test_metadata *_metadata = fl->md;
+	bool seen, zero;
+
+	if (!itd_flog_arm(fl, 1)) {
+		itd_expect_fault(fl->md, fd, fl->info, b, iova, off, len);
+		return;
+	}
 	itd_expect_fault(fl->md, fd, fl->info, b, iova, off, len);
-	itd_flog_check(fl, iova, event, false);
+	seen = itd_flog_wait(fl, iova, event, false, &zero);
+	if (!seen && !zero && itd_flog_compressed(fl)) {
+		/* The pending record is out now: the same fault, once more. */
+		TH_LOG("%s: no record of the write at %#llx (fault compression?): once more",
+		       fl->name, (unsigned long long)iova);
+		if (itd_flog_arm(fl, 1)) {
+			itd_expect_fault(fl->md, fd, fl->info, b, iova, off,
+					 len);
+			seen = itd_flog_wait(fl, iova, event, false, &zero);
+		}
+	}
+	itd_flog_verdict(fl, iova, event, false, seen, zero);
 }
 
 /*
