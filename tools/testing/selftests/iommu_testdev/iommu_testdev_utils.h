@@ -1597,10 +1597,10 @@ static inline bool itd_flog_wait(struct itd_flog *fl, __u64 iova,
  * VT-d records one fault per requester at a time: while a fault record of
  * this device is still pending, QEMU drops the device's next fault ("New
  * fault is not recorded due to compression of faults"), and hardware may.
- * A record can be left pending when it arrives while the driver's handler
- * is finishing with the one before (dmar_fault() has looked at the record
- * register for the last time but not yet cleared the status): no new
- * interrupt, and the record waits for the next one.  Seen once in a
+ * A record can be left pending with no interrupt (likeliest, from the
+ * code, not traced: it arrives while dmar_fault() is finishing with the
+ * one before, after its last look at the record register and before it
+ * clears the status) and waits for the next one.  Seen once in a
  * make soak (x86_64-vtd-fsts): the late record of the previous test's
  * last fault, then none of this test's.  So: no record of ours, but one of
  * this device's in the window.
