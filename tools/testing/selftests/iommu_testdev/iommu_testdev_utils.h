@@ -1595,8 +1595,8 @@ static inline bool itd_flog_wait(struct itd_flog *fl, __u64 iova,
 
 /*
  * VT-d records one fault per requester at a time: while a fault record of
- * this device is still pending, QEMU drops the device's next fault ("New
- * fault is not recorded due to compression of faults"), and hardware may.
+ * this device is still pending, QEMU drops the device's next fault (its
+ * "compression of faults"), and hardware may.
  * A record can be left pending with no interrupt (likeliest, from the
  * code, not traced: it arrives while dmar_fault() is finishing with the
  * one before, after its last look at the record register and before it
@@ -1691,11 +1691,14 @@ static inline void itd_flog_fault(struct itd_flog *fl, int fd,
 		/* The pending record is out now: the same fault, once more. */
 		TH_LOG("%s: no record of the write at %#llx (fault compression?): once more",
 		       fl->name, (unsigned long long)iova);
-		if (itd_flog_arm(fl, 1)) {
+		if (!itd_flog_arm(fl, 1)) {
+			/* Left out, and said, under the rate limit's cap. */
 			itd_expect_fault(fl->md, fd, fl->info, b, iova, off,
 					 len);
-			seen = itd_flog_wait(fl, iova, event, false, &zero);
+			return;
 		}
+		itd_expect_fault(fl->md, fd, fl->info, b, iova, off, len);
+		seen = itd_flog_wait(fl, iova, event, false, &zero);
 	}
 	itd_flog_verdict(fl, iova, event, false, seen, zero);
 }
