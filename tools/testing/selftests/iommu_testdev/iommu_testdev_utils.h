@@ -1679,26 +1679,21 @@ static inline void itd_flog_fault(struct itd_flog *fl, int fd,
 				  size_t off, size_t len, unsigned int event)
 {
 	struct __test_metadata *_metadata = fl->md;
-	bool seen, zero;
+	bool armed, seen, zero;
+	int tries;
 
-	if (!itd_flog_arm(fl, 1)) {
+	for (tries = 0;; tries++) {
+		/* Not armed: left out, and said, under the rate limit's cap. */
+		armed = itd_flog_arm(fl, 1);
 		itd_expect_fault(fl->md, fd, fl->info, b, iova, off, len);
-		return;
-	}
-	itd_expect_fault(fl->md, fd, fl->info, b, iova, off, len);
-	seen = itd_flog_wait(fl, iova, event, false, &zero);
-	if (!seen && !zero && itd_flog_compressed(fl)) {
+		if (!armed)
+			return;
+		seen = itd_flog_wait(fl, iova, event, false, &zero);
+		if (seen || zero || tries || !itd_flog_compressed(fl))
+			break;
 		/* The pending record is out now: the same fault, once more. */
 		TH_LOG("%s: no record of the write at %#llx (fault compression?): once more",
 		       fl->name, (unsigned long long)iova);
-		if (!itd_flog_arm(fl, 1)) {
-			/* Left out, and said, under the rate limit's cap. */
-			itd_expect_fault(fl->md, fd, fl->info, b, iova, off,
-					 len);
-			return;
-		}
-		itd_expect_fault(fl->md, fd, fl->info, b, iova, off, len);
-		seen = itd_flog_wait(fl, iova, event, false, &zero);
 	}
 	itd_flog_verdict(fl, iova, event, false, seen, zero);
 }
