@@ -181,7 +181,8 @@ static int edu_probe(struct itd_dev *idev)
 	/*
 	 * A transfer an earlier binding gave up on may still be pending: edu
 	 * ignores new commands until it ends, and it must not land through
-	 * this binding's mappings.  Off the bus until it is over.
+	 * this binding's mappings.  Off the bus until it is over, and only
+	 * then on it (the core left bus mastering off).
 	 */
 	if (edu_running(idev)) {
 		pci_clear_master(pdev);
@@ -189,8 +190,8 @@ static int edu_probe(struct itd_dev *idev)
 			pci_err(pdev, "an earlier edu DMA never finished\n");
 			return -EBUSY;
 		}
-		pci_set_master(pdev);
 	}
+	pci_set_master(pdev);
 	idev->dma_bits = clamp(edu_dma_bits, 28U, 64U);
 	rc = dma_set_mask_and_coherent(&pdev->dev,
 				       DMA_BIT_MASK(idev->dma_bits));

@@ -310,7 +310,7 @@ static int itd_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 		rc = PTR_ERR(idev->regs);
 		goto err_put;
 	}
-	pci_set_master(pdev);
+	/* Bus mastering is the engine's: it knows what may still be pending. */
 	dma_set_max_seg_size(&pdev->dev, UINT_MAX);
 
 	rc = dma_set_mask_and_coherent(&pdev->dev, DMA_BIT_MASK(64));

@@ -64,7 +64,9 @@ struct itd_dma_req {
  * @caps: IOMMU_TESTDEV_CAP_* the engine provides
  * @max_len: largest DMA in bytes
  * @match: is @pdev really this model?  Called before anything touches it.
- * @probe: set the device up; BAR0 is mapped and bus mastering enabled
+ * @probe: set the device up; BAR0 is mapped.  Bus mastering is the
+ *         engine's to enable, once nothing an earlier binding started can
+ *         land any more
  * @remove: quiesce the device; no DMA may be in flight afterwards
  * @reset_done: optional: a PCI reset or a system sleep cleared the
  *              device's registers
