@@ -21,7 +21,8 @@ N=tools/testing/selftests/iommu_testdev/iommufd_nested_test.c
 
 # name @ file @ sed expression @ what a real driver bug of this kind is
 # [@ needs: itd (only iommu-testdev runs that code), edu (only edu),
-#  debug (kmemleak), nested (a guest where iommufd nesting opens:
+#  debug (kmemleak), vfault (fault injection and virtio-iommu, whose unmap
+#  allocates: x86_64-virtio-iommu-debug), nested (a guest where iommufd nesting opens:
 #  arm64-smmuv3-nested-7.3), smmuv3 (an arm-smmuv3 guest), noiommu (a guest
 #  without an IOMMU), bridge (lockdep and two devices under one root port)]
 # A file "cmdline" breaks the guest instead of the driver: the expression is
@@ -57,6 +58,7 @@ mutants=(
 	"iommu-bypassed@cmdline@iommu.passthrough=1@the DMA API bypasses the IOMMU (identity default domain)"
 	"smmu-not-probed@cmdline@initcall_blacklist=arm_smmu_driver_init@the SMMU driver never probes@smmuv3"
 	"unmap-tail-kept@$D/mode_owned.c@s/size_t got = iommu_unmap(idev->domain, node->start, size);/size_t got = iommu_unmap(idev->domain, node->start, size > PAGE_SIZE ? size - PAGE_SIZE : size) + (size > PAGE_SIZE ? PAGE_SIZE : 0);/@a multi-page UNMAP that leaves its last page mapped"
+	"short-unmap-dropped@$D/mode_owned.c@/undid %zu: mapping kept/,/^\t\t\tbreak;$/s/^\t\t\tbreak;$//@an UNMAP the IOMMU did only in part forgotten, its buffer free to go while the IOMMU still maps it@vfault"
 	"span-unmap-first-only@$D/mode_owned.c@s/size_t got = iommu_unmap(idev->domain, node->start, size);/size_t got = done ? size : iommu_unmap(idev->domain, node->start, size);/@an UNMAP over several mappings that unmaps only the first and reports them all"
 	"min-size-ignored@$D/iommu_testdev.c@s/if (usize < op->min_size)/if (usize < 8)/@a struct shorter than the first release accepted, its missing fields read as zero"
 	# Linux's SMMUv3 range invalidation (RIL: NUM x 2^SCALE pages per
@@ -89,6 +91,8 @@ for m in "${mutants[@]}"; do
 		{ echo "# mutant $name: not applicable: $guest has an IOMMU (try x86_64-noiommu-7.3)"; continue; } ;;
 	debug) [[ $G_KERNEL == *debug* ]] ||
 		{ echo "# mutant $name: not applicable: $guest has no kmemleak (try arm64-smmuv3-debug)"; continue; } ;;
+	vfault) [[ $G_KERNEL == *debug* && " ${G_QEMU[*]} " == *virtio-iommu* ]] ||
+		{ echo "# mutant $name: not applicable: $guest has no fault injection under virtio-iommu (try x86_64-virtio-iommu-debug)"; continue; } ;;
 	nested) [[ $G_ACPI_UPGRADE == iort-canwbs ]] ||
 		{ echo "# mutant $name: not applicable: $guest has no iommufd nesting (try arm64-smmuv3-nested-7.3)"; continue; } ;;
 	smmuv3) [[ " ${G_QEMU[*]} " == *smmuv3* ]] ||

@@ -245,7 +245,9 @@ err_unlock:
  * @ucmd: the call: @ucmd->f is the owner; @ucmd->cmd is the request,
  *        whose length returns the bytes unmapped
  *
- * Return: 0 or a negative errno.
+ * Return: 0; -EIO when the IOMMU undid less than a mapping, which is then
+ * kept with its buffer (part of it may still translate); or another
+ * negative errno.
  */
 int itd_owned_unmap(struct itd_ucmd *ucmd)
 {
@@ -286,10 +288,16 @@ int itd_owned_unmap(struct itd_ucmd *ucmd)
 		size_t got = iommu_unmap(idev->domain, node->start, size);
 
 		if (got != size) {
+			/*
+			 * Some of it may still translate to the buffer's
+			 * pages: the mapping, and with it the buffer and the
+			 * IOVA, stays until the domain goes (teardown).
+			 */
 			dev_err(itd_to_dev(idev),
-				"unmap of %zu bytes at %#lx undid %zu\n", size,
-				node->start, got);
+				"unmap of %zu bytes at %#lx undid %zu: mapping kept\n",
+				size, node->start, got);
 			rc = -EIO;
+			break;
 		}
 		done += size;
 		itd_map_drop(idev, container_of(node, struct itd_map, node));

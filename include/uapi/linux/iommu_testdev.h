@@ -373,7 +373,10 @@ struct iommu_testdev_map {
  *
  * OWNED mode only.  Removes every mapping inside the range; a mapping that
  * straddles an end of the range gives EINVAL, an empty range ENOENT.  On
- * return the IOTLB holds no entry for the range.
+ * return the IOTLB holds no entry for the range.  EIO: the IOMMU undid
+ * less than a whole mapping (an allocation failed in its driver, say);
+ * that mapping, the ones after it and their buffers stay in use until
+ * the domain is detached.
  */
 struct iommu_testdev_unmap {
 	__u32 size;
