@@ -779,6 +779,20 @@ disarm:
 	return err;
 }
 
+/* What a pass's result says, for the log. */
+static const char *fail_nth_why(int rc)
+{
+	switch (rc) {
+	case -EILSEQ:
+		return "a DMA said done, its bytes are not there";
+	case -EREMOTEIO:
+		return "a DMA refused, though its mapping was made";
+	case -ENOTRECOVERABLE:
+		return "a short unmap dropped its mapping";
+	}
+	return strerror(-rc);
+}
+
 TEST_F_TIMEOUT(lifecycle, fail_nth_sweep, 300)
 {
 	struct iommu_testdev_info info;
@@ -805,8 +819,11 @@ TEST_F_TIMEOUT(lifecycle, fail_nth_sweep, 300)
 	/* Stage 0: a domain of the driver's own (if any); 1: the DMA API. */
 	for (stage = owned ? 0 : 1; stage < 2; stage++) {
 		/* The sequence must work without injection first. */
-		ASSERT_EQ(0, fail_nth_pass(fd, nfd, 0, user, pg, !stage, &fired,
-					   &short_unmaps));
+		n = fail_nth_pass(fd, nfd, 0, user, pg, !stage, &fired,
+				  &short_unmaps);
+		ASSERT_EQ(0, n)
+			TH_LOG("%s, no injection: %s", stage ? "DMA API" : "owned",
+			       fail_nth_why(n));
 		for (n = 1; n < 10000; n++) {
 			int rc = fail_nth_pass(fd, nfd, n, user, pg, !stage,
 					       &fired, &short_unmaps);
@@ -814,10 +831,10 @@ TEST_F_TIMEOUT(lifecycle, fail_nth_sweep, 300)
 			/* An error, or success with every byte in place. */
 			ASSERT_NE(-EILSEQ, rc)
 				TH_LOG("allocation %d failed: %s", n,
-				       "a DMA said done, its bytes are not there");
+				       fail_nth_why(rc));
 			ASSERT_NE(-ENOTRECOVERABLE, rc)
-				TH_LOG("allocation %d failed: a short unmap dropped its mapping",
-				       n);
+				TH_LOG("allocation %d failed: %s", n,
+				       fail_nth_why(rc));
 			/*
 			 * A DMA refused after its mapping was made: the
 			 * IOMMU lost a mapping its driver said it made.  Not
