@@ -22,8 +22,8 @@ N=tools/testing/selftests/iommu_testdev/iommufd_nested_test.c
 # name @ file @ sed expression @ what a real driver bug of this kind is
 # [@ needs: itd (only iommu-testdev runs that code), edu (only edu),
 #  debug (kmemleak), vfault (fault injection and virtio-iommu, whose unmap
-#  allocates: x86_64-virtio-iommu-debug), nested (a guest where iommufd nesting opens:
-#  arm64-smmuv3-nested-7.3), smmuv3 (an arm-smmuv3 guest), noiommu (a guest
+#  allocates: x86_64-virtio-iommu-debug), nested (a guest where iommufd
+#  nesting opens: arm64-smmuv3-nested-7.3), smmuv3 (an arm-smmuv3 guest), noiommu (a guest
 #  without an IOMMU), bridge (lockdep and two devices under one root port)]
 # A file "cmdline" breaks the guest instead of the driver: the expression is
 # appended to the kernel command line (an IOMMU that did not probe, say).
