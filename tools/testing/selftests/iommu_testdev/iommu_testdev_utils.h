@@ -1187,29 +1187,57 @@ static inline const char *itd_smmu_event_name(unsigned int id)
 }
 
 /*
- * 6.12's raw record at @p ("event 0xNN received:", four dwords after), of
- * a @read or write access.
+ * The next line of @text after @p's that the same device logged (it starts
+ * as @p's line does up to @p, "arm-smmu-v3 c000000.smmuv3: "), past the
+ * prefix; NULL when none of the next eight does.  Other messages may land
+ * between the lines of one record ("hrtimer: interrupt took ...").
  */
-static inline bool itd_smmu_raw(const char *p,
+static inline const char *itd_dev_next_line(const char *text, const char *p)
+{
+	const char *start = p, *q = p;
+	size_t n;
+	int i;
+
+	while (start > text && start[-1] != '\n')
+		start--;
+	n = p - start;
+	for (i = 0; i < 8; i++) {
+		q = strchr(q, '\n');
+		if (!q)
+			return NULL;
+		q++;
+		if (!strncmp(q, start, n))
+			return q + n;
+	}
+	return NULL;
+}
+
+/*
+ * 6.12's raw record at @p in @text ("event 0xNN received:", four dwords on
+ * the device's next lines), of a @read or write access.
+ */
+static inline bool itd_smmu_raw(const char *text, const char *p,
 				const struct iommu_testdev_info *info,
 				__u64 iova, unsigned int event, bool read)
 {
 	unsigned long long d[4];
 	unsigned int id;
-	const char *q;
+	const char *q = p;
 	int i;
 
 	if (sscanf(p, "event 0x%x received:", &id) != 1)
 		return false;
 	/* Each dword on its own line, after "<dev>: \t". */
-	q = strchr(p, '\n');
-	for (i = 0; q && i < 4; i++) {
-		const char *x = strstr(q + 1, "0x");
-		const char *nl = strchr(q + 1, '\n');
+	for (i = 0; i < 4; i++) {
+		const char *x, *nl;
 
+		q = itd_dev_next_line(text, q);
+		if (!q || !strncmp(q, "event ", 6))
+			return false;
+		x = strstr(q, "0x");
+		nl = strchr(q, '\n');
 		if (!x || (nl && x > nl) || sscanf(x, "0x%llx", &d[i]) != 1)
 			return false;
-		q = nl;
 	}
 	/*
 	 * dword0: event id [7:0], StreamID [63:32]; dword1: RnW [35];
@@ -1221,15 +1249,16 @@ static inline bool itd_smmu_raw(const char *p,
 }
 
 /*
- * 7.x's decoded record at @p: "event: F_TRANSLATION client: 0000:00:02.0
- * sid: 0x10 ssid: 0x0 iova: 0x900024 ipa: 0x900000", then on the next line
- * "unpriv data write s1 ..." (@read: "read").
+ * 7.x's decoded record at @p in @text: "event: F_TRANSLATION client:
+ * 0000:00:02.0 sid: 0x10 ssid: 0x0 iova: 0x900024 ipa: 0x900000", then on
+ * the device's next line "unpriv data write s1 ..." (@read: "read").
  */
-static inline bool itd_smmu_decoded(const char *p,
+static inline bool itd_smmu_decoded(const char *text, const char *p,
 				    const struct iommu_testdev_info *info,
 				    __u64 iova, unsigned int event, bool read)
 {
 	const char *name = itd_smmu_event_name(event), *nl = strchr(p, '\n');
+	const char *next = itd_dev_next_line(text, p);
 	const char *sid, *va, *dir, *nl2;
 
 	p += strlen("event: ");
@@ -1240,8 +1269,10 @@ static inline bool itd_smmu_decoded(const char *p,
 	va = strstr(p, " iova: ");
 	if (!sid || !va || !nl || sid > nl || va > nl)
 		return false;
-	nl2 = strchr(nl + 1, '\n');
-	dir = strstr(nl + 1, read ? " data read " : " data write ");
+	if (!next)
+		return false;
+	nl2 = strchr(next, '\n');
+	dir = strstr(next, read ? " data read " : " data write ");
 	if (!dir || (nl2 && dir > nl2))
 		return false;
 	return itd_hex_is(sid + 6, info->pci_rid) && itd_hex_is(va + 7, iova);
@@ -1284,10 +1315,10 @@ static inline bool itd_fault_logged_dir(enum itd_iommu_kind kind,
 	case ITD_IOMMU_SMMUV3:
 		/* 6.12 logs the raw record, 7.x the decoded one (and raw). */
 		for (p = text; (p = strstr(p, "event 0x")); p++)
-			if (itd_smmu_raw(p, info, iova, event, read))
+			if (itd_smmu_raw(text, p, info, iova, event, read))
 				return true;
 		for (p = text; (p = strstr(p, "event: ")); p++)
-			if (itd_smmu_decoded(p, info, iova, event, read))
+			if (itd_smmu_decoded(text, p, info, iova, event, read))
 				return true;
 		return false;
 	case ITD_IOMMU_VTD:
