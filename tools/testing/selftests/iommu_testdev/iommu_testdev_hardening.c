@@ -963,20 +963,26 @@ static void *closer_thread(void *data)
 	struct race_ctx *c = data;
 	struct iommu_testdev_dma d;
 	struct itd_tbuf b;
-	int i;
 
 	if (itd_buf_new(c->fd, ITD_BUF_DRIVER, itd_page_size(), 0, &b)) {
 		c->err = errno;
 		__atomic_store_n(c->stop, 1, __ATOMIC_RELEASE);
 		return NULL;
 	}
-	for (i = 0; i < 100000 && !__atomic_load_n(c->stop, __ATOMIC_RELAXED); i++) {
+	/*
+	 * Until the close: no count of its own, or beside a CPU flooded
+	 * with fault events (an owner's DMAs at an unmapped IOVA) it may
+	 * run out before the closer runs at all (Linux 7.3, ACPI).
+	 */
+	for (;;) {
 		if (_test_cmd_dma_write(c->fd, 0, 8, b.id, 0, 0, &d)) {
 			c->err = errno;	/* EBADF once the file is closed */
 			break;
 		}
 		__atomic_add_fetch(&c->done, 1, __ATOMIC_RELEASE);
 	}
+	/* Whatever stopped it, the closer must not wait for more DMAs. */
+	__atomic_store_n(c->stop, 1, __ATOMIC_RELEASE);
 	/* The mmap holds the file: drop it, or the file never closes. */
 	munmap(b.p, b.len);
 	return NULL;
