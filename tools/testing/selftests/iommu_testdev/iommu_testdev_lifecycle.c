@@ -797,8 +797,8 @@ TEST_F_TIMEOUT(lifecycle, fail_nth_sweep, 300)
 {
 	struct iommu_testdev_info info;
 	size_t pg = itd_page_size();
-	int nfd, fd, n, points = 0, errors = 0, short_unmaps = 0;
-	int refused = 0, first_refused = 0;
+	int nfd, fd, n, rc, points = 0, errors = 0, short_unmaps = 0;
+	int refused = 0, first_refused = 0, first_refused_stage = 0;
 	bool owned, fired;
 	void *user;
 	int stage;
@@ -819,14 +819,14 @@ TEST_F_TIMEOUT(lifecycle, fail_nth_sweep, 300)
 	/* Stage 0: a domain of the driver's own (if any); 1: the DMA API. */
 	for (stage = owned ? 0 : 1; stage < 2; stage++) {
 		/* The sequence must work without injection first. */
-		n = fail_nth_pass(fd, nfd, 0, user, pg, !stage, &fired,
-				  &short_unmaps);
-		ASSERT_EQ(0, n)
+		rc = fail_nth_pass(fd, nfd, 0, user, pg, !stage, &fired,
+				   &short_unmaps);
+		ASSERT_EQ(0, rc)
 			TH_LOG("%s, no injection: %s", stage ? "DMA API" : "owned",
-			       fail_nth_why(n));
+			       fail_nth_why(rc));
 		for (n = 1; n < 10000; n++) {
-			int rc = fail_nth_pass(fd, nfd, n, user, pg, !stage,
-					       &fired, &short_unmaps);
+			rc = fail_nth_pass(fd, nfd, n, user, pg, !stage, &fired,
+					   &short_unmaps);
 
 			/* An error, or success with every byte in place. */
 			ASSERT_NE(-EILSEQ, rc)
@@ -840,8 +840,10 @@ TEST_F_TIMEOUT(lifecycle, fail_nth_sweep, 300)
 			 * IOMMU lost a mapping its driver said it made.  Not
 			 * this driver's error path: noted, the sweep goes on.
 			 */
-			if (rc == -EREMOTEIO && !refused++)
-				first_refused = stage ? n : -n;
+			if (rc == -EREMOTEIO && !refused++) {
+				first_refused = n;
+				first_refused_stage = stage;
+			}
 			if (rc)
 				errors++;
 			if (!fired)
@@ -855,8 +857,8 @@ TEST_F_TIMEOUT(lifecycle, fail_nth_sweep, 300)
 	ASSERT_LT(0, points);
 	EXPECT_EQ(0, refused)
 		TH_LOG("%d passes saw a mapped DMA refused (first: allocation %d, %s)",
-		       refused, abs(first_refused),
-		       first_refused < 0 ? "owned domain" : "DMA API");
+		       refused, first_refused,
+		       first_refused_stage ? "DMA API" : "owned domain");
 	/* Some injected failure must have surfaced as an error. */
 	ASSERT_LT(0, errors);
 	ksft_print_msg("fail_nth: %d injection points, %d passes saw an error, %d a short unmap\n",

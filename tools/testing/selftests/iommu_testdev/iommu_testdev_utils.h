@@ -1258,8 +1258,7 @@ static inline bool itd_smmu_decoded(const char *text, const char *p,
 				    __u64 iova, unsigned int event, bool read)
 {
 	const char *name = itd_smmu_event_name(event), *nl = strchr(p, '\n');
-	const char *next = itd_dev_next_line(text, p);
-	const char *sid, *va, *dir, *nl2;
+	const char *rec = p, *sid, *va, *dir, *nl2, *next;
 
 	p += strlen("event: ");
 	if (event && (!name || strncmp(p, name, strlen(name)) ||
@@ -1269,6 +1268,8 @@ static inline bool itd_smmu_decoded(const char *text, const char *p,
 	va = strstr(p, " iova: ");
 	if (!sid || !va || !nl || sid > nl || va > nl)
 		return false;
+	/* The direction: on the line the same SMMU logged next. */
+	next = itd_dev_next_line(text, rec);
 	if (!next)
 		return false;
 	nl2 = strchr(next, '\n');
