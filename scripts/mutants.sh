@@ -47,8 +47,8 @@ mutants=(
 	"copy-same-buffer@$D/dma.c@s/if (src == dst)/if (0)/;s/rc = itd_buf_share(/rc = 0 \&\& itd_buf_share(/@COPY that reads the buffer it writes@edu"
 	"memlock-uncharged@$D/buffer.c@s/rc = account_locked_vm(current->mm, buf->npages, true);/rc = 0;/@pinned pages not charged to RLIMIT_MEMLOCK"
 	"lock-one-class@$D/iommu_testdev.c@s/__mutex_init(\&idev->lock, \"itd_dev.lock\", \&idev->lock_key);/mutex_init(\&idev->lock);/@one lockdep class for every device's lock, held across a bus reset@bridge"
-	"canary-bulk-unchecked@$D/buffer.c@s/if ((w\[0\] ^ c)/if (0 \&\& (w[0] ^ c)/@only the ends of a page checked for stray bytes"
-	"pattern-bulk-unchecked@$D/buffer.c@s/if ((w\[0\] ^ want)/if (0 \&\& (w[0] ^ want)/@the landing place checked only at its ends, its middle taken as landed"
+	"canary-bulk-unchecked@$D/buffer.c@s/^\thead = itd_words_match((const u64 \*)p, n,/\thead = n \/ 64 * 64 + 0 * itd_words_match((const u64 *)p, n,/@only the ends of a page checked for stray bytes"
+	"pattern-bulk-unchecked@$D/buffer.c@s/return head + itd_words_match(/return head + (n - head) \/ 64 * 64 + 0 * itd_words_match(/@the landing place checked only at its ends, its middle taken as landed"
 	# Stage 1 as the nested test (the guest) writes it, broken three ways.
 	"nested-cd-pointer@$N@s/(cd_ipa \& STE0_S1CTXPTR_MASK)/((cd_ipa + 64) \& STE0_S1CTXPTR_MASK)/@a vSTE whose S1ContextPtr misses the CD@nested"
 	"nested-pte-page-off@$N@s/(DATA_IPA + perm\[i\] \* G4K) |/(DATA_IPA + perm[i] * G4K + G4K) |/@stage-1 PTEs to the wrong page@nested"

@@ -453,27 +453,38 @@ static u64 itd_pattern_word(u64 at)
 }
 
 /*
- * How many leading bytes of p[0, n) hold the pattern, eight aligned words
- * at a time (the byte loop after it finds the first wrong byte): under
- * TCG a check of one byte per iteration made a 1 MiB DMA's check cost as
- * much as the DMA.
+ * How many leading bytes of the aligned words at @w, of @n bytes, equal
+ * @want word by word, eight words at a time (a shorter tail is left to the
+ * caller): under TCG a check of one byte, or one word, per branch made a
+ * 1 MiB DMA's check cost as much as the DMA.
  */
-static size_t itd_pattern_words(const u8 *p, size_t n, u64 at)
+static size_t itd_words_match(const u64 *w, size_t n, u64 want)
 {
-	size_t head = min_t(size_t, n, PTR_ALIGN(p, sizeof(u64)) - p);
-	const u64 *w = (const u64 *)(p + head);
-	u64 want = itd_pattern_word(at + head);
 	size_t i;
 
-	for (i = 0; i < head; i++)
-		if (p[i] != (u8)(IOMMU_TESTDEV_PATTERN >> (8 * ((at + i) & 3))))
-			return 0;
-	for (; n - i >= 8 * sizeof(u64); w += 8, i += 8 * sizeof(u64))
+	for (i = 0; n - i >= 8 * sizeof(u64); w += 8, i += 8 * sizeof(u64))
 		if ((w[0] ^ want) | (w[1] ^ want) | (w[2] ^ want) |
 		    (w[3] ^ want) | (w[4] ^ want) | (w[5] ^ want) |
 		    (w[6] ^ want) | (w[7] ^ want))
 			break;
 	return i;
+}
+
+/*
+ * How many leading bytes of p[0, n) hold the pattern, from pattern byte
+ * @at on, as far as itd_words_match() sees (the byte loop after it finds
+ * the first wrong byte).
+ */
+static size_t itd_pattern_words(const u8 *p, size_t n, u64 at)
+{
+	size_t head = min_t(size_t, n, PTR_ALIGN(p, sizeof(u64)) - p);
+	size_t i;
+
+	for (i = 0; i < head; i++)
+		if (p[i] != (u8)(IOMMU_TESTDEV_PATTERN >> (8 * ((at + i) & 3))))
+			return 0;
+	return head + itd_words_match((const u64 *)(p + head), n - head,
+				      itd_pattern_word(at + head));
 }
 
 static void itd_pattern_fn(u8 *p, size_t n, u64 pos, void *arg)
@@ -502,27 +513,18 @@ static void itd_pattern_fn(u8 *p, size_t n, u64 pos, void *arg)
 	}
 }
 
-/*
- * Is every byte of p[0, n) the canary?  Whole buffers are checked after
- * every DMA, and memchr_inv() takes a branch per word: under TCG, eight
- * words per branch make the check of a large buffer about four times
- * cheaper.
- */
+/* Is every byte of p[0, n) the canary?  Whole buffers are checked. */
 static bool itd_all_canary(const u8 *p, size_t n)
 {
-	const u64 c = 0x0101010101010101ULL * IOMMU_TESTDEV_CANARY;
 	size_t head = min_t(size_t, n, PTR_ALIGN(p, sizeof(u64)) - p);
-	const u64 *w;
 
 	if (memchr_inv(p, IOMMU_TESTDEV_CANARY, head))
 		return false;
+	p += head;
 	n -= head;
-	for (w = (const u64 *)(p + head); n >= 8 * sizeof(u64);
-	     w += 8, n -= 8 * sizeof(u64))
-		if ((w[0] ^ c) | (w[1] ^ c) | (w[2] ^ c) | (w[3] ^ c) |
-		    (w[4] ^ c) | (w[5] ^ c) | (w[6] ^ c) | (w[7] ^ c))
-			return false;
-	return !memchr_inv(w, IOMMU_TESTDEV_CANARY, n);
+	head = itd_words_match((const u64 *)p, n,
+			       0x0101010101010101ULL * IOMMU_TESTDEV_CANARY);
+	return !memchr_inv(p + head, IOMMU_TESTDEV_CANARY, n - head);
 }
 
 static void itd_canary_fn(u8 *p, size_t n, u64 pos, void *arg)
