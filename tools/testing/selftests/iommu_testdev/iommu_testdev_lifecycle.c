@@ -828,11 +828,11 @@ TEST_F_TIMEOUT(lifecycle, fail_nth_sweep, 300)
 			rc = fail_nth_pass(fd, nfd, n, user, pg, !stage, &fired,
 					   &short_unmaps);
 
-			/* An error, or success with every byte in place. */
-			ASSERT_NE(-EILSEQ, rc)
-				TH_LOG("allocation %d failed: %s", n,
-				       fail_nth_why(rc));
-			ASSERT_NE(-ENOTRECOVERABLE, rc)
+			/*
+			 * An error, or success with every byte in place; and
+			 * an unmap the IOMMU did in part kept its mapping.
+			 */
+			ASSERT_TRUE(rc != -EILSEQ && rc != -ENOTRECOVERABLE)
 				TH_LOG("allocation %d failed: %s", n,
 				       fail_nth_why(rc));
 			/*

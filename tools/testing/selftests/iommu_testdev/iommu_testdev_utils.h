@@ -1292,6 +1292,39 @@ static inline bool itd_vtd_reason_ok(unsigned long reason, unsigned int event)
 }
 
 /*
+ * VT-d names the requester "Request device [00:01.0] fault addr " (7.x:
+ * with the segment, [0000:00:01.0]): this device's two ways, to match at
+ * the start of a record's second part.
+ */
+struct itd_vtd_rid {
+	char want[64], want7[64];
+};
+
+static inline void itd_vtd_rid_init(const struct iommu_testdev_info *info,
+				    struct itd_vtd_rid *r)
+{
+	unsigned int bus = info->pci_rid >> 8, slot = (info->pci_rid >> 3) & 0x1f;
+	unsigned int fn = info->pci_rid & 7;
+
+	snprintf(r->want, sizeof(r->want),
+		 "Request device [%02x:%02x.%d] fault addr ", bus, slot, fn);
+	snprintf(r->want7, sizeof(r->want7),
+		 "Request device [%04x:%02x:%02x.%d] fault addr ",
+		 info->pci_segment, bus, slot, fn);
+}
+
+/* The fault address after this device's requester at @p, or NULL. */
+static inline const char *itd_vtd_rid_at(const struct itd_vtd_rid *r,
+					 const char *p)
+{
+	if (!strncmp(p, r->want, strlen(r->want)))
+		return p + strlen(r->want);
+	if (!strncmp(p, r->want7, strlen(r->want7)))
+		return p + strlen(r->want7);
+	return NULL;
+}
+
+/*
  * Does @text hold this device's fault record for a DMA at @iova, a @read
  * or a write?  Each IOMMU driver logs its own way, and every field it
  * gives is read exactly: the address to its delimiter, the device, the
@@ -1306,9 +1339,8 @@ static inline bool itd_fault_logged_dir(enum itd_iommu_kind kind,
 					__u64 iova, unsigned int event,
 					bool read)
 {
-	unsigned int bus = info->pci_rid >> 8, slot = (info->pci_rid >> 3) & 0x1f;
-	unsigned int fn = info->pci_rid & 7;
-	char want[128], want7[128], pci[32];
+	char want[128], pci[32];
+	struct itd_vtd_rid rid;
 	const char *p = text;
 
 	itd_pci_name(info, pci, sizeof(pci));
@@ -1332,20 +1364,14 @@ static inline bool itd_fault_logged_dir(enum itd_iommu_kind kind,
 		 * first stage) a non-present entry is 0x71 and a read-only one
 		 * 0x85.
 		 */
-		snprintf(want, sizeof(want), "Request device [%02x:%02x.%d] fault addr ",
-			 bus, slot, fn);
-		snprintf(want7, sizeof(want7),
-			 "Request device [%04x:%02x:%02x.%d] fault addr ",
-			 info->pci_segment, bus, slot, fn);
+		itd_vtd_rid_init(info, &rid);
 		for (p = text; *p; p++) {
-			const char *line = p, *nl = strchr(p, '\n'), *a, *r, *w;
+			const char *line = p, *nl, *a, *r, *w;
 
-			if (!strncmp(p, want, strlen(want)))
-				a = p + strlen(want);
-			else if (!strncmp(p, want7, strlen(want7)))
-				a = p + strlen(want7);
-			else
+			a = itd_vtd_rid_at(&rid, p);
+			if (!a)
 				continue;
+			nl = strchr(p, '\n');
 			while (line > text && line[-1] != '\n')
 				line--;
 			w = strstr(line, read ? "[DMA Read " : "[DMA Write ");
@@ -1586,16 +1612,10 @@ static inline bool itd_flog_arm(struct itd_flog *fl, unsigned int n)
 static inline bool itd_vtd_requester_logged(const char *text,
 					    const struct iommu_testdev_info *info)
 {
-	unsigned int bus = info->pci_rid >> 8, slot = (info->pci_rid >> 3) & 0x1f;
-	unsigned int fn = info->pci_rid & 7;
-	char want[64], want7[64];
+	struct itd_vtd_rid rid;
 
-	snprintf(want, sizeof(want), "Request device [%02x:%02x.%d] fault addr ",
-		 bus, slot, fn);
-	snprintf(want7, sizeof(want7),
-		 "Request device [%04x:%02x:%02x.%d] fault addr ",
-		 info->pci_segment, bus, slot, fn);
-	return strstr(text, want) || strstr(text, want7);
+	itd_vtd_rid_init(info, &rid);
+	return strstr(text, rid.want) || strstr(text, rid.want7);
 }
 
 /*
