@@ -747,8 +747,8 @@ TEST_F_TIMEOUT(owned, many_mappings, 120)
 			TH_LOG("slot %u: page %u written after UNMAP (stale)",
 			       i, perm[i]);
 		if (k < 2)
-			itd_flog_check(&fl, MID_IOVA + 2 * i * pg + off, 0x10,
-				       false);
+			itd_flog_check_write(&fl, self->fd,
+					     MID_IOVA + 2 * i * pg + off, 0x10);
 	}
 	itd_flog_close(&fl);
 	ASSERT_EQ(-1, itd_check_fill(b.p, b.len, IOMMU_TESTDEV_CANARY));
@@ -997,9 +997,9 @@ TEST_F(owned, unmapped_fault)
 	itd_flog_arm(&fl, 2);
 	expect_refused(b, MID_IOVA + self->pg, self->pg, 4, MID_IOVA + 0x40,
 		       0x40);
-	itd_flog_check(&fl, MID_IOVA + self->pg, 0x10, false);
+	itd_flog_check_write(&fl, self->fd, MID_IOVA + self->pg, 0x10);
 	expect_refused(b, MID_IOVA + (32ULL << 20), 0, 64, MID_IOVA, 0);
-	itd_flog_check(&fl, MID_IOVA + (32ULL << 20), 0x10, false);
+	itd_flog_check_write(&fl, self->fd, MID_IOVA + (32ULL << 20), 0x10);
 	itd_flog_close(&fl);
 	/* A DMA that starts mapped and runs off the end faults too. */
 	if (itd_fault_status(&self->info)) {
@@ -1127,7 +1127,7 @@ TEST_F(owned, unmap_then_dma)
 	itd_flog_arm(&fl, 1);
 	expect_refused(b, MID_IOVA + 64, 64, 64, MID_IOVA + 8 * self->pg + 64,
 		       64);
-	itd_flog_check(&fl, MID_IOVA + 64, 0x10, false);
+	itd_flog_check_write(&fl, self->fd, MID_IOVA + 64, 0x10);
 	itd_flog_close(&fl);
 }
 
@@ -1335,7 +1335,8 @@ TEST_F_TIMEOUT(owned, churn, 300)
 						     IOMMU_TESTDEV_CANARY))
 				TH_LOG("round %u: unmapped DMA landed", r);
 			if (faults == 1)
-				itd_flog_check(&fl, iova + off, 0x10, false);
+				itd_flog_check_write(&fl, self->fd, iova + off,
+						     0x10);
 			continue;
 		}
 		ASSERT_EQ(IOMMU_TESTDEV_STATUS_OK, d.out_status)
