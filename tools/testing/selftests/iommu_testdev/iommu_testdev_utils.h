@@ -1186,6 +1186,14 @@ static inline const char *itd_smmu_event_name(unsigned int id)
 	return NULL;
 }
 
+/* The start of the line of @text that @p is in. */
+static inline const char *itd_line_start(const char *text, const char *p)
+{
+	while (p > text && p[-1] != '\n')
+		p--;
+	return p;
+}
+
 /*
  * The next line of @text after @p's that the same device logged (it starts
  * as @p's line does up to @p, "arm-smmu-v3 c000000.smmuv3: "), past the
@@ -1194,13 +1202,10 @@ static inline const char *itd_smmu_event_name(unsigned int id)
  */
 static inline const char *itd_dev_next_line(const char *text, const char *p)
 {
-	const char *start = p, *q = p;
-	size_t n;
+	const char *start = itd_line_start(text, p), *q = p;
+	size_t n = p - start;
 	int i;
 
-	while (start > text && start[-1] != '\n')
-		start--;
-	n = p - start;
 	for (i = 0; i < 8; i++) {
 		q = strchr(q, '\n');
 		if (!q)
@@ -1366,14 +1371,13 @@ static inline bool itd_fault_logged_dir(enum itd_iommu_kind kind,
 		 */
 		itd_vtd_rid_init(info, &rid);
 		for (p = text; *p; p++) {
-			const char *line = p, *nl, *a, *r, *w;
+			const char *line, *nl, *a, *r, *w;
 
 			a = itd_vtd_rid_at(&rid, p);
 			if (!a)
 				continue;
 			nl = strchr(p, '\n');
-			while (line > text && line[-1] != '\n')
-				line--;
+			line = itd_line_start(text, p);
 			w = strstr(line, read ? "[DMA Read " : "[DMA Write ");
 			r = strstr(a, " [fault reason 0x");
 			if (w && w < a && r && (!nl || r < nl) &&
@@ -1406,10 +1410,9 @@ static inline bool itd_fault_logged_dir(enum itd_iommu_kind kind,
 		 * "device=0000:00:02.0" where the device is not known.
 		 */
 		for (p = text; (p = strstr(p, "Event logged [IO_PAGE_FAULT ")); p++) {
-			const char *line = p, *nl = strchr(p, '\n'), *a;
+			const char *line = itd_line_start(text, p);
+			const char *nl = strchr(p, '\n'), *a;
 
-			while (line > text && line[-1] != '\n')
-				line--;
 			snprintf(want, sizeof(want), " %s: ", pci);
 			if (!(strstr(line, want) && strstr(line, want) < p)) {
 				snprintf(want, sizeof(want), "device=%s ", pci);

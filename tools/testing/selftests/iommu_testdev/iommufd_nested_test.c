@@ -641,7 +641,8 @@ static void s2_fault_logged(struct __test_metadata *_metadata,
 {
 	static char text[1 << 16];
 	struct itd_vevent ev[4];
-	char want[96], *p, *line;
+	const char *line;
+	char want[96], *p;
 	size_t used = 0;
 	int kfd, i;
 
@@ -659,8 +660,7 @@ static void s2_fault_logged(struct __test_metadata *_metadata,
 	}
 	close(kfd);
 	ASSERT_NE(NULL, p) TH_LOG("no \"%s\" in the kernel log:\n%s", want, text);
-	for (line = p; line > text && line[-1] != '\n'; line--)
-		;
+	line = itd_line_start(text, p);
 	ASSERT_NE(NULL, strstr(line, name)) TH_LOG("not %s: %.200s", name, line);
 	p = strchr(p, '\n');
 	ASSERT_NE(NULL, p);
