@@ -1717,6 +1717,23 @@ static inline void itd_flog_check(struct itd_flog *fl, __u64 iova,
 }
 
 /*
+ * After the wait for the record of a refused write at @iova: did VT-d's
+ * fault compression take it (see itd_flog_compressed())?  Then the write
+ * is worth firing once more, and the test's log says so.
+ */
+static inline bool itd_flog_once_more(struct itd_flog *fl, __u64 iova,
+				      bool seen, bool zero)
+{
+	struct __test_metadata *_metadata = fl->md;
+
+	if (seen || zero || !itd_flog_compressed(fl))
+		return false;
+	TH_LOG("%s: no record of the write at %#llx (fault compression?): once more",
+	       fl->name, (unsigned long long)iova);
+	return true;
+}
+
+/*
  * itd_flog_check() of a refused write at @iova that the caller fired on
  * @fd, where the caller picks the IOVA (a domain it owns, an iommufd
  * HWPT).  When VT-d's fault compression took the record (see
@@ -1733,9 +1750,7 @@ static inline void itd_flog_check_write(struct itd_flog *fl, int fd,
 	if (!fl->armed)
 		return;
 	seen = itd_flog_wait(fl, iova, event, false, &zero);
-	if (!seen && !zero && itd_flog_compressed(fl)) {
-		TH_LOG("%s: no record of the write at %#llx (fault compression?): once more",
-		       fl->name, (unsigned long long)iova);
+	if (itd_flog_once_more(fl, iova, seen, zero)) {
 		/* Room for this record and one more the caller may check. */
 		if (!itd_flog_arm(fl, 2))
 			return;
@@ -1769,7 +1784,6 @@ static inline void itd_flog_fault(struct itd_flog *fl, int fd,
 				  const struct itd_tbuf *b, __u64 iova,
 				  size_t off, size_t len, unsigned int event)
 {
-	struct __test_metadata *_metadata = fl->md;
 	bool armed, seen, zero;
 	int tries;
 
@@ -1780,11 +1794,9 @@ static inline void itd_flog_fault(struct itd_flog *fl, int fd,
 		if (!armed)
 			return;
 		seen = itd_flog_wait(fl, iova, event, false, &zero);
-		if (seen || zero || tries || !itd_flog_compressed(fl))
-			break;
 		/* The pending record is out now: the same fault, once more. */
-		TH_LOG("%s: no record of the write at %#llx (fault compression?): once more",
-		       fl->name, (unsigned long long)iova);
+		if (tries || !itd_flog_once_more(fl, iova, seen, zero))
+			break;
 	}
 	itd_flog_verdict(fl, iova, event, false, seen, zero);
 }
