@@ -91,17 +91,12 @@ ITD_SPEED_GUEST=arm64-smmuv3-up
 # do make check and make soak with ITD_RUN_QUARANTINED=1 (a hunt under the
 # load of the whole suite).
 # Finding 4 (x86 slab corruption on QEMU 7.2, cause unknown) kept the lazy
-# guests here until 2026-11-28: not seen in 145 runs before nor in the
-# runs of issue 16 section 6 (Documentation/iommu_testdev.rst), the one
-# path by which this driver could leave a DMA in flight is closed, and it
-# once hit a strict guest too.  Then the first make soak N=20 with it back
-# failed once, on the lazy guest of QEMU 7.2 (run 11: the test process of
-# owned.user_pages.iova_low killed by SIGSEGV, no kernel message): finding
-# 4 is alive there, in user memory this time.  The QEMU 11.1 lazy guests
-# stay in make check.
-declare -A ITD_QUARANTINE=(
-	[x86_64-virtio-iommu-lazy-qemu72]="quarantined: finding 4 (memory corruption, cause unknown) is alive on QEMU 7.2 with lazy DMA domains: a test process killed by SIGSEGV in make soak run 11 of 20, after 232 clean runs"
-)
+# guests here until 2026-11-28, and x86_64-virtio-iommu-lazy-qemu72 again
+# after its one failure since (make soak run 11: a test process killed by
+# SIGSEGV, no kernel message) until 2026-11-29, when some 790 full runs
+# and 4068 runs of the program it died in had not shown it again
+# (Documentation/iommu_testdev.rst, finding 4).  Empty now.
+declare -A ITD_QUARANTINE=()
 
 ARM64_VIRT="virt,gic-version=3"
 ARM64_CPU=(-cpu max,pauth-impdef=on)  # plain "max" emulates pointer auth: 2x slower
